@@ -1,0 +1,1 @@
+//! The contract center as a pure state machine (being built).

@@ -1,0 +1,1 @@
+//! The imperative shell of Mirante (being built).

@@ -1,0 +1,2 @@
+//! The `mirante` binary (being built).
+fn main() {}
