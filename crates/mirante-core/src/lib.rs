@@ -1,1 +1,16 @@
-//! The contract center as a pure state machine (being built).
+//! The contact center as a pure, deterministic, event-sourced state machine.
+//!
+//! `mirante-core` decides: commands come in with the time as an argument, and the core
+//! answers with the events that follow (or a [`DomainError`], changing nothing). Applying an
+//! event only updates state and never decides, so replaying the log rebuilds the exact
+//! state. No IO, no clock, no async, no randomness: the shell (`mirante-server`) owns all of
+//! those. The facade the shell uses is documented in `docs/core-facade.md`.
+
+pub mod error;
+pub mod flow;
+pub mod ids;
+pub mod time;
+
+pub use error::{DomainError, Lang};
+pub use ids::*;
+pub use time::Timestamp;
