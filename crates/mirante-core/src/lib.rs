@@ -6,11 +6,20 @@
 //! state. No IO, no clock, no async, no randomness: the shell (`mirante-server`) owns all of
 //! those. The facade the shell uses is documented in `docs/core-facade.md`.
 
+pub mod command;
+mod engine;
 pub mod error;
+pub mod event;
 pub mod flow;
 pub mod ids;
+pub mod model;
+pub mod protocol;
 pub mod time;
 
 pub use error::{DomainError, Lang};
 pub use ids::*;
 pub use time::Timestamp;
+pub use command::{Attachment, BulkAction, BulkCommand, Command};
+pub use engine::{BulkItemResult, BulkOutcome, Core, State, Stats};
+pub use event::{AssignedBy, Author, Event, EventKind, QueueReason};
+pub use model::*;
