@@ -1,1 +1,96 @@
-//! The imperative shell of Mirante (being built).
+//! The imperative shell of Mirante: the engine task that owns the core and the write path,
+//! the HTTP API, metrics and configuration. The binary `mirante` (`main.rs`) only parses
+//! configuration, installs tracing and the metrics recorder, opens the store, binds the
+//! listener and calls [`run`].
+
+pub mod config;
+pub mod engine;
+pub mod http;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use mirante_store::EventStore;
+use tokio::net::TcpListener;
+
+use crate::config::ServeConfig;
+use crate::engine::{Engine, EngineConfig, EngineError, SystemClock};
+use crate::http::{AppState, app};
+
+/// What [`run`] needs besides the store and the listener.
+#[derive(Debug, Clone, Default)]
+pub struct RunConfig {
+    /// Engine tuning.
+    pub engine: EngineConfig,
+    /// Enable the development command API.
+    pub command_api: bool,
+    /// The installed Prometheus recorder, rendered at `/metrics`.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl RunConfig {
+    /// The run configuration for `mirante serve` options.
+    pub fn from_serve(config: &ServeConfig, metrics: Option<PrometheusHandle>) -> Self {
+        let engine = EngineConfig {
+            snapshot_every: config.snapshot_every,
+            use_snapshots: !config.ignore_snapshots,
+            ..EngineConfig::default()
+        };
+        Self {
+            engine,
+            command_api: config.enable_command_api,
+            metrics,
+        }
+    }
+}
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The engine could not start or stop cleanly.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The listener failed.
+    #[error("HTTP server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the server until `shutdown` resolves: recovers the state from `store`, calls
+/// `on_ready` with the bound address, serves HTTP on `listener`; then stops accepting,
+/// lets open requests finish, drains the engine and closes the store.
+pub async fn run<S, R, F>(
+    config: RunConfig,
+    store: S,
+    listener: TcpListener,
+    on_ready: R,
+    shutdown: F,
+) -> Result<(), RunError>
+where
+    S: EventStore,
+    R: FnOnce(SocketAddr),
+    F: Future<Output = ()> + Send + 'static,
+{
+    let engine = Engine::start(store, SystemClock, config.engine).await?;
+    let state = AppState {
+        engine: engine.handle.clone(),
+        metrics: config.metrics,
+        command_api: config.command_api,
+    };
+    if config.command_api {
+        tracing::warn!("the development command API is enabled (no authentication)");
+    }
+    on_ready(listener.local_addr()?);
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    tracing::info!("HTTP server stopped; draining the engine");
+    let stopped = engine.handle.shutdown().await;
+    if let Err(error) = engine.task.await {
+        tracing::error!(%error, "engine task failed");
+    }
+    served?;
+    stopped?;
+    Ok(())
+}
