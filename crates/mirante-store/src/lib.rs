@@ -18,6 +18,7 @@
 use std::future::Future;
 
 pub mod contract;
+pub mod memory;
 
 /// A position in the global event log. `0` means "before the first event".
 pub type Seq = u64;
@@ -57,7 +58,9 @@ impl std::str::FromStr for Durability {
         match s {
             "full" => Ok(Self::Full),
             "normal" => Ok(Self::Normal),
-            other => Err(format!("unknown durability `{other}` (expected `full` or `normal`)")),
+            other => Err(format!(
+                "unknown durability `{other}` (expected `full` or `normal`)"
+            )),
         }
     }
 }
@@ -122,15 +125,22 @@ pub trait EventStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
-    /// Stores a snapshot. It must not be newer than the log (`seq <= last_seq`).
-    fn save_snapshot(&self, snapshot: Snapshot)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Stores a snapshot. It must not be newer than the log (`seq <= last_seq`): a newer one
+    /// is refused with [`StoreError::Conflict`] `{ expected: snapshot.seq, actual: last_seq }`
+    /// (the caller's view of the log is ahead of the log). Saving again at the same `seq`
+    /// replaces the payload; backends may keep only the few newest snapshots.
+    fn save_snapshot(
+        &self,
+        snapshot: Snapshot,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The snapshot with the highest sequence, if any.
     fn load_latest_snapshot(
         &self,
     ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
 
-    /// Finishes queued work, flushes to disk and stops accepting new work.
+    /// Finishes queued work, flushes to disk and stops accepting new work. Afterwards every
+    /// call (through any clone of the handle) fails with [`StoreError::Closed`], except
+    /// `close` itself, which is a no-op.
     fn close(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
