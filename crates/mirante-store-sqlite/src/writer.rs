@@ -8,10 +8,18 @@
 //! are validated before any insert, so an append is all-or-nothing. If SQLite itself fails
 //! (disk full, IO error) the whole group is rolled back and every request in it fails with
 //! [`StoreError::Backend`]; acknowledged work is therefore always committed work.
+//!
+//! **Gathering under load.** When the previous group was large and the queue now holds
+//! less than a quarter of it, the callers are refilling their pipeline right after our
+//! replies; committing at once would make groups alternate tiny / large. The writer then
+//! waits for more requests (blocking on the queue, no polling) for at most half the last
+//! commit's duration and [`MAX_GATHER`], or until the group is as large as the previous
+//! one. With light traffic (small previous groups) it never waits.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
 
 use mirante_store::{Seq, Snapshot, StoreError};
 use rusqlite::Connection;
@@ -22,6 +30,9 @@ use crate::schema::sql_err;
 
 /// The most requests applied in one transaction.
 pub(crate) const MAX_GROUP: usize = 4096;
+
+/// The longest the writer waits for a pipeline to refill before committing a small group.
+const MAX_GATHER: Duration = Duration::from_millis(2);
 
 /// A reply channel for one request.
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
@@ -66,6 +77,8 @@ pub(crate) fn run(
         readers,
     };
     let mut group = Vec::with_capacity(64);
+    let mut previous_group = 0usize;
+    let mut last_commit = Duration::ZERO;
     loop {
         let Ok(first) = queue.recv() else {
             // Every handle is gone: nothing more can arrive, flush and stop.
@@ -75,25 +88,27 @@ pub(crate) fn run(
             }
             return;
         };
-        let mut close = None;
-        match first {
-            Request::Close { reply } => close = Some(reply),
+        let close = match first {
+            Request::Close { reply } => Some(reply),
             request => {
                 group.push(request);
-                while group.len() < MAX_GROUP {
-                    match queue.try_recv() {
-                        Ok(Request::Close { reply }) => {
-                            close = Some(reply);
-                            break;
-                        }
-                        Ok(request) => group.push(request),
-                        Err(_) => break,
-                    }
+                let mut close = drain(&queue, &mut group, None);
+                if close.is_none() && group.len() * 4 < previous_group {
+                    // Under load (the last group was large) a small group means the
+                    // callers are still refilling their pipeline after our last reply:
+                    // give them a fraction of one commit's time to catch up, so groups
+                    // stay large instead of alternating tiny / large.
+                    let deadline = Instant::now() + (last_commit / 2).min(MAX_GATHER);
+                    close = drain(&queue, &mut group, Some((deadline, previous_group)));
                 }
+                close
             }
-        }
+        };
+        previous_group = group.len();
+        let started = Instant::now();
         if !group.is_empty() {
             writer.commit_group(&mut group);
+            last_commit = started.elapsed();
         }
         if let Some(reply) = close {
             writer.shared.closed.store(true, Ordering::Release);
@@ -107,6 +122,34 @@ pub(crate) fn run(
             return;
         }
     }
+}
+
+/// Moves queued requests into `group` (up to [`MAX_GROUP`]) until the queue is empty or,
+/// with `until = Some((deadline, size))`, until the deadline passes or the group reaches
+/// `size`. Stops at a close request and returns its reply.
+fn drain(
+    queue: &Receiver<Request>,
+    group: &mut Vec<Request>,
+    until: Option<(Instant, usize)>,
+) -> Option<Reply<()>> {
+    while group.len() < MAX_GROUP {
+        let next = match until {
+            None => queue.try_recv().ok(),
+            Some((deadline, size)) => {
+                let now = Instant::now();
+                if group.len() >= size || now >= deadline {
+                    return None;
+                }
+                queue.recv_timeout(deadline - now).ok()
+            }
+        };
+        match next {
+            Some(Request::Close { reply }) => return Some(reply),
+            Some(request) => group.push(request),
+            None => return None,
+        }
+    }
+    None
 }
 
 impl Request {
