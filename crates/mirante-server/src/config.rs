@@ -9,7 +9,11 @@ use mirante_store::Durability;
 
 /// Mirante: an omnichannel contact-center server.
 #[derive(Debug, Parser)]
-#[command(name = "mirante", version, about, long_about = None)]
+#[command(
+    name = "mirante",
+    version,
+    about = "Mirante: an omnichannel contact-center server"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -101,10 +105,65 @@ impl ServeConfig {
     pub fn database_location(&self) -> Result<DatabaseLocation, ConfigError> {
         match &self.database {
             None => Ok(DatabaseLocation::Sqlite(self.data_dir.join("mirante.db"))),
-            Some(url) => match url.strip_prefix("sqlite://") {
-                Some(path) if !path.is_empty() => Ok(DatabaseLocation::Sqlite(PathBuf::from(path))),
-                _ => Err(ConfigError::UnsupportedDatabase(url.clone())),
-            },
+            Some(url) => mirante_store_sqlite::path_from_url(url)
+                .map(DatabaseLocation::Sqlite)
+                .map_err(|_| ConfigError::UnsupportedDatabase(url.clone())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn serve(args: &[&str]) -> ServeConfig {
+        let cli = Cli::try_parse_from(["mirante", "serve"].iter().chain(args)).unwrap();
+        let CliCommand::Serve(config) = cli.command;
+        config
+    }
+
+    #[test]
+    fn defaults_are_safe_and_local() {
+        let config = serve(&[]);
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.durability, DurabilityArg::Full);
+        assert_eq!(config.snapshot_every, 100_000);
+        assert!(!config.enable_command_api);
+        assert_eq!(
+            config.database_location().unwrap(),
+            DatabaseLocation::Sqlite("./mirante-data/mirante.db".into())
+        );
+    }
+
+    #[test]
+    fn a_database_url_wins_over_the_data_dir() {
+        let config = serve(&[
+            "--data-dir",
+            "/srv/x",
+            "--database",
+            "sqlite:///var/lib/m.db",
+        ]);
+        assert_eq!(
+            config.database_location().unwrap(),
+            DatabaseLocation::Sqlite("/var/lib/m.db".into())
+        );
+        let config = serve(&["--database", "postgres://db/mirante"]);
+        assert!(config.database_location().is_err());
+    }
+
+    #[test]
+    fn options_parse() {
+        let config = serve(&[
+            "--listen",
+            "0.0.0.0:0",
+            "--durability",
+            "normal",
+            "--enable-command-api",
+        ]);
+        assert_eq!(config.listen.port(), 0);
+        assert_eq!(Durability::from(config.durability), Durability::Normal);
+        assert!(config.enable_command_api);
+        assert!(Cli::try_parse_from(["mirante", "serve", "--durability", "fast"]).is_err());
     }
 }

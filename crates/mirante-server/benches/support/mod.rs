@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use mirante_core::{AgentId, ChannelId, Command, EventKind, SessionId};
+use mirante_core::{Actor, AgentId, ChannelId, Command, EventKind, SessionId};
 use mirante_server::engine::{EngineError, EngineHandle};
 use serde_json::{Value, json};
 
@@ -110,10 +110,17 @@ pub async fn client(
     while !load.stop.load(Ordering::Relaxed) {
         let who = format!("55{client:05}{:06}", k % shape.contacts_per_client.max(1));
         k += 1;
-        let started = engine
-            .execute(cmd(json!({"type": "customer_message", "channel": channel, "identifier": who, "text": "Olá, preciso de ajuda com meu pedido"})))
-            .await;
-        let events = match started {
+        let message = |text: &str| Command::CustomerMessage {
+            channel,
+            identifier: who.clone(),
+            name: None,
+            text: text.to_owned(),
+            attachments: Vec::new(),
+        };
+        let events = match engine
+            .execute(message("Olá, preciso de ajuda com meu pedido"))
+            .await
+        {
             Ok(executed) => executed.events,
             Err(error) => {
                 refuse(&load, &error);
@@ -138,17 +145,30 @@ pub async fn client(
             }
         }
         let Some(session) = session else { continue };
-        let script: Vec<Value> = match agent {
+        let reply = |agent, text: &str| Command::AgentMessage {
+            session,
+            agent,
+            text: text.to_owned(),
+        };
+        let script = match agent {
             Some(agent) => vec![
-                json!({"type": "agent_message", "session": session, "agent": agent, "text": "Olá! Vou verificar, um momento."}),
-                json!({"type": "customer_message", "channel": channel, "identifier": who, "text": "Obrigado"}),
-                json!({"type": "agent_message", "session": session, "agent": agent, "text": "Pronto, resolvido."}),
-                json!({"type": "finish", "session": session, "by": {"agent": agent}}),
+                reply(agent, "Olá! Vou verificar, um momento."),
+                message("Obrigado"),
+                reply(agent, "Pronto, resolvido."),
+                Command::Finish {
+                    session,
+                    by: Actor::Agent(agent),
+                    wrapup: None,
+                },
             ],
-            None => vec![json!({"type": "finish", "session": session, "by": "customer"})],
+            None => vec![Command::Finish {
+                session,
+                by: Actor::Customer,
+                wrapup: None,
+            }],
         };
         for command in script {
-            match engine.execute(cmd(command)).await {
+            match engine.execute(command).await {
                 Ok(_) => {
                     load.commands.fetch_add(1, Ordering::Relaxed);
                 }
