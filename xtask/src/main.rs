@@ -79,7 +79,7 @@ fn test() -> Result<()> {
             ]))
         }),
         step("rust tests", || {
-            run_cargo_test(cargo().args(["test", "--workspace"]))
+            run_cargo_test(cargo().args(["test", "--workspace", "--no-fail-fast"]))
         }),
     ];
     // Hook for later issues: web unit tests and browser tests add their steps here, each a

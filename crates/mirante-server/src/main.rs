@@ -1,6 +1,8 @@
 //! The `mirante` binary: parse configuration, install tracing and the metrics recorder,
 //! open the store, bind the listener, and hand over to [`mirante_server::run`].
 
+use std::io::IsTerminal;
+
 use anyhow::Context;
 use clap::Parser;
 use mirante_server::config::{Cli, CliCommand, DatabaseLocation, ServeConfig};
@@ -20,6 +22,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&config.log).context("invalid --log filter")?)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let metrics = telemetry::install_recorder().context("installing the metrics recorder")?;
 

@@ -92,6 +92,8 @@ impl Metrics {
     fn register() -> Self {
         let events = metrics::counter!(crate::telemetry::EVENTS_TOTAL);
         events.increment(0);
+        // Recorded by the store backend; registered here so the series exists from start.
+        drop(metrics::histogram!(crate::telemetry::COMMIT_BATCH_SIZE));
         let phase =
             |p: &'static str| metrics::gauge!(crate::telemetry::SESSIONS_OPEN, "phase" => p);
         let status = |s: &'static str| metrics::gauge!(crate::telemetry::AGENTS, "status" => s);
@@ -502,6 +504,8 @@ impl<'s, S: EventStore, C: Clock> Task<'s, S, C> {
                         }
                     }
                     if self.closing {
+                        // The core is not the log's state: never snapshot it.
+                        self.config.snapshot_on_shutdown = false;
                         return;
                     }
                     tokio::time::sleep(backoff).await;
