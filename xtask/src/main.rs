@@ -1,6 +1,7 @@
 //! Project automation in Rust (`cargo xtask <command>`), so that CI and people run the same
 //! steps on any machine: `test` (everything CI checks), `bench` (the performance targets),
-//! `demo` (later).
+//! `demo` (the main job: the server on the embedded database; the simulator and the web UI
+//! join it in later issues).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -15,14 +16,15 @@ usage: cargo xtask <command>
 commands:
   test           everything CI checks: rustfmt, clippy (warnings are errors), all tests
   bench [WHICH]  benchmarks; WHICH = p4 | p5 | all (default all); reports go to bench-out/
-  demo           run the demo (not there yet)";
+  demo [ARGS]    build and run the server on the embedded database (./mirante-data);
+                 ARGS go to `mirante serve` (e.g. --listen 127.0.0.1:9090)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("bench") => bench(args.get(1).map_or("all", String::as_str)),
-        Some("demo") => demo(),
+        Some("demo") => demo(&args[1..]),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             Ok(())
@@ -208,8 +210,32 @@ fn bench(which: &str) -> Result<()> {
     Ok(())
 }
 
-fn demo() -> Result<()> {
-    bail!("the demo is not there yet (it comes with the simulator and the web UI)")
+/// Builds the release binary and runs `mirante serve` in the foreground; Ctrl-C stops it
+/// gracefully (the signal reaches the server, which drains and flushes before exiting).
+fn demo(extra: &[String]) -> Result<()> {
+    run_plain(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "mirante-server",
+        "--bin",
+        "mirante",
+    ]))
+    .context("building the mirante binary")?;
+    let bin = root()
+        .join("target/release")
+        .join(format!("mirante{}", std::env::consts::EXE_SUFFIX));
+    let mut serve = Command::new(&bin);
+    serve.current_dir(root()).arg("serve");
+    if !extra
+        .iter()
+        .any(|a| a.starts_with("--data-dir") || a.starts_with("--database"))
+    {
+        serve.args(["--data-dir", "mirante-data"]);
+    }
+    serve.args(extra);
+    run_plain(&mut serve).with_context(|| format!("running {}", bin.display()))?;
+    Ok(())
 }
 
 #[cfg(test)]
