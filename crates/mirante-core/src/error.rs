@@ -307,7 +307,11 @@ impl DomainError {
             Self::UnknownContact(id) => format!("Contato {id} não encontrado."),
             Self::UnknownSession(id) => format!("Atendimento {id} não encontrado."),
             Self::SessionNotOpen(id) => format!("O atendimento {id} já foi finalizado."),
-            Self::WrongPhase { session, actual, expected } => format!(
+            Self::WrongPhase {
+                session,
+                actual,
+                expected,
+            } => format!(
                 "O atendimento {session} está na fase {}; a ação exige {}.",
                 phase_pt(actual),
                 phase_pt(expected)
@@ -316,13 +320,19 @@ impl DomainError {
                 format!("O atendimento {session} não está com o agente {agent}.")
             }
             Self::ChannelDisabled(id) => format!("O canal {id} está desativado."),
-            Self::ChannelWithoutFlow(id) => format!("O canal {id} não tem fluxo de bot configurado."),
+            Self::ChannelWithoutFlow(id) => {
+                format!("O canal {id} não tem fluxo de bot configurado.")
+            }
             Self::TeamDisabled(id) => format!("A equipe {id} está desativada."),
             Self::AgentDisabled(id) => format!("O agente {id} está desativado."),
             Self::PauseReasonDisabled(id) => format!("O motivo de pausa {id} está desativado."),
             Self::AgentNotOnline { agent, presence } => format!(
                 "O agente {agent} não está online ({}).",
-                if *presence == "paused" { "em pausa" } else { "deslogado" }
+                if *presence == "paused" {
+                    "em pausa"
+                } else {
+                    "deslogado"
+                }
             ),
             Self::AgentAlreadyLoggedIn(id) => format!("O agente {id} já está logado."),
             Self::AgentOffline(id) => format!("O agente {id} está deslogado."),
@@ -332,7 +342,11 @@ impl DomainError {
                 "Não é possível pausar o agente {agent}: ele tem {open} atendimento(s) em aberto. \
                  Finalize ou transfira antes."
             ),
-            Self::AgentAtCapacity { agent, open, capacity } => {
+            Self::AgentAtCapacity {
+                agent,
+                open,
+                capacity,
+            } => {
                 format!("O agente {agent} está com a capacidade esgotada ({open}/{capacity}).")
             }
             Self::AgentNotInTeam { agent, team } => {

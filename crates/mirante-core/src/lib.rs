@@ -16,10 +16,10 @@ pub mod model;
 pub mod protocol;
 pub mod time;
 
-pub use error::{DomainError, Lang};
-pub use ids::*;
-pub use time::Timestamp;
 pub use command::{Attachment, BulkAction, BulkCommand, Command};
 pub use engine::{BulkItemResult, BulkOutcome, Core, State, Stats};
+pub use error::{DomainError, Lang};
 pub use event::{AssignedBy, Author, Event, EventKind, QueueReason};
+pub use ids::*;
 pub use model::*;
+pub use time::Timestamp;

@@ -175,6 +175,7 @@ pub struct Contact {
     /// Digits only, country code first (e.g. `5535998765432`), when the channel gives a number.
     pub number: Option<String>,
     /// The identifier on each channel where the contact was seen.
+    #[serde(with = "channel_keyed")]
     pub identifiers: BTreeMap<ChannelId, String>,
 }
 
@@ -234,7 +235,8 @@ pub struct AgentState {
     pub presence: Presence,
     /// When the presence last changed.
     pub presence_since: Timestamp,
-    /// Last time a session was assigned to it (or it logged in): "longest idle" tie-break.
+    /// Last change of its load (a session assigned, finished or moved away) or of its
+    /// availability (log-in, end of pause): the "longest idle" tie-break of D-10.
     pub idle_since: Timestamp,
     /// Open sessions with the agent.
     pub sessions: BTreeSet<SessionId>,
@@ -408,4 +410,34 @@ pub struct Session {
     /// Position key in the queue: lower is served first (re-queued sessions get a key below
     /// every other).
     pub queue_key: i64,
+}
+
+/// Serde for a map keyed by channel id. JSON writes the keys as strings (`{"1": "…"}`); inside
+/// an internally tagged enum (every [`crate::Event`]) serde buffers the value first and then
+/// cannot turn such a key back into an integer, so the map goes through string keys both ways.
+/// The JSON is the same as the derived one.
+mod channel_keyed {
+    use crate::ids::ChannelId;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<ChannelId, String>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(map.iter().map(|(k, v)| (k.0.to_string(), v)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<ChannelId, String>, D::Error> {
+        BTreeMap::<String, String>::deserialize(d)?
+            .into_iter()
+            .map(|(k, v)| {
+                k.parse::<u64>()
+                    .map(|k| (ChannelId(k), v))
+                    .map_err(|_| serde::de::Error::custom(format!("invalid channel id `{k}`")))
+            })
+            .collect()
+    }
 }

@@ -51,8 +51,14 @@ impl ProtocolState {
 /// The local calendar day of `now` in `tz`, as `yyyymmdd`.
 pub fn local_day(now: Timestamp, tz: &str) -> u32 {
     let date = match tz.parse::<chrono_tz::Tz>() {
-        Ok(zone) => zone.timestamp_millis_opt(now.0).single().map(|d| d.date_naive()),
-        Err(_) => chrono::Utc.timestamp_millis_opt(now.0).single().map(|d| d.date_naive()),
+        Ok(zone) => zone
+            .timestamp_millis_opt(now.0)
+            .single()
+            .map(|d| d.date_naive()),
+        Err(_) => chrono::Utc
+            .timestamp_millis_opt(now.0)
+            .single()
+            .map(|d| d.date_naive()),
     };
     match date {
         Some(d) => {
@@ -81,7 +87,10 @@ mod tests {
         let p = st.next(Timestamp(NOON_UTC), "America/Sao_Paulo");
         assert_eq!(p, "20261123000001");
         st.record(&p);
-        assert_eq!(st.next(Timestamp(NOON_UTC + 1), "America/Sao_Paulo"), "20261123000002");
+        assert_eq!(
+            st.next(Timestamp(NOON_UTC + 1), "America/Sao_Paulo"),
+            "20261123000002"
+        );
     }
 
     #[test]
@@ -107,6 +116,9 @@ mod tests {
     fn new_day_restarts_the_sequence() {
         let mut st = ProtocolState::default();
         st.record("20261123000042");
-        assert_eq!(st.next(Timestamp(NOON_UTC + 86_400_000), "UTC"), "20261124000001");
+        assert_eq!(
+            st.next(Timestamp(NOON_UTC + 86_400_000), "UTC"),
+            "20261124000001"
+        );
     }
 }

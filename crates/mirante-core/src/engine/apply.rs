@@ -4,9 +4,8 @@
 use super::state::{Index, State};
 use crate::event::{Author, Event, EventKind};
 use crate::ids::SessionId;
-use crate::model::{
-    AgentState, BotCursor, Phase, Presence, Session, TeamState, TransferRecord,
-};
+use crate::model::{AgentState, BotCursor, Phase, Presence, Session, TeamState, TransferRecord};
+use crate::time::Timestamp;
 use std::collections::{BTreeMap, VecDeque};
 
 pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
@@ -26,7 +25,11 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
                 None => {
                     st.teams.insert(
                         team.id,
-                        TeamState { config: team.clone(), queue: VecDeque::new(), last_assigned: None },
+                        TeamState {
+                            config: team.clone(),
+                            queue: VecDeque::new(),
+                            last_assigned: None,
+                        },
                     );
                 }
             }
@@ -86,6 +89,7 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
             if let Some(a) = st.agents.get_mut(agent) {
                 a.presence = Presence::Online;
                 a.presence_since = at;
+                a.idle_since = at;
             }
         }
         EventKind::ContactCreated { contact } | EventKind::ContactUpdated { contact } => {
@@ -95,7 +99,12 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
             }
             st.contacts.insert(contact.id, contact.clone());
         }
-        EventKind::SessionStarted { session, contact, channel, flow } => {
+        EventKind::SessionStarted {
+            session,
+            contact,
+            channel,
+            flow,
+        } => {
             st.next.session = st.next.session.max(session.0 + 1);
             st.sessions.insert(
                 *session,
@@ -127,7 +136,12 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
             ix.phase_added(Phase::Bot);
             ix.refresh_deadline(st, *session);
         }
-        EventKind::MessagePosted { session, message, author, .. } => {
+        EventKind::MessagePosted {
+            session,
+            message,
+            author,
+            ..
+        } => {
             st.next.message = st.next.message.max(message.0 + 1);
             if *author == Author::Customer
                 && let Some(s) = st.sessions.get_mut(session)
@@ -139,7 +153,12 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
                 ix.refresh_deadline(st, *session);
             }
         }
-        EventKind::BotStepEntered { session, step, collected, .. } => {
+        EventKind::BotStepEntered {
+            session,
+            step,
+            collected,
+            ..
+        } => {
             if let Some(s) = st.sessions.get_mut(session) {
                 if let Some(bot) = s.bot.as_mut() {
                     bot.step.clone_from(step);
@@ -148,8 +167,14 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
                 s.fields.extend(collected.clone());
             }
         }
-        EventKind::SessionQueued { session, team, front, collected, .. } => {
-            detach(st, *session);
+        EventKind::SessionQueued {
+            session,
+            team,
+            front,
+            collected,
+            ..
+        } => {
+            detach(st, *session, at);
             let key = if *front {
                 st.queue_front -= 1;
                 st.queue_front
@@ -157,7 +182,9 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
                 st.queue_back += 1;
                 st.queue_back
             };
-            let Some(s) = st.sessions.get_mut(session) else { return };
+            let Some(s) = st.sessions.get_mut(session) else {
+                return;
+            };
             set_phase(ix, s, Phase::Waiting);
             s.team = Some(*team);
             s.agent = None;
@@ -174,9 +201,17 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
             }
             ix.refresh_deadline(st, *session);
         }
-        EventKind::SessionAssigned { session, agent, team, protocol, .. } => {
-            detach(st, *session);
-            let Some(s) = st.sessions.get_mut(session) else { return };
+        EventKind::SessionAssigned {
+            session,
+            agent,
+            team,
+            protocol,
+            ..
+        } => {
+            detach(st, *session, at);
+            let Some(s) = st.sessions.get_mut(session) else {
+                return;
+            };
             set_phase(ix, s, Phase::Human);
             s.agent = Some(*agent);
             s.team = Some(*team);
@@ -198,7 +233,12 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
             }
             ix.refresh_deadline(st, *session);
         }
-        EventKind::SessionTransferred { session, to, from_agent, by } => {
+        EventKind::SessionTransferred {
+            session,
+            to,
+            from_agent,
+            by,
+        } => {
             if let Some(s) = st.sessions.get_mut(session) {
                 s.transfers.push(TransferRecord {
                     at,
@@ -210,16 +250,24 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
             }
         }
         EventKind::SessionFinished { session, .. } => {
-            detach(st, *session);
+            detach(st, *session, at);
             if let Some(s) = st.sessions.remove(session) {
                 ix.phase_removed(s.phase);
                 ix.open_by_contact.remove(&(s.contact, s.channel));
             }
             ix.clear_deadline(*session);
         }
-        EventKind::InternalMessageSent { message, agent, supervisor, .. } => {
+        EventKind::InternalMessageSent {
+            message,
+            agent,
+            supervisor,
+            ..
+        } => {
             st.next.internal_message = st.next.internal_message.max(message.0 + 1);
-            st.internal_last.entry(*agent).or_default().insert(*supervisor, *message);
+            st.internal_last
+                .entry(*agent)
+                .or_default()
+                .insert(*supervisor, *message);
         }
         EventKind::InternalMessagesRead { .. } => {}
     }
@@ -233,9 +281,12 @@ fn set_phase(ix: &mut Index, s: &mut Session, phase: Phase) {
     }
 }
 
-/// Takes a session out of wherever it sits (a team queue, an agent's load).
-fn detach(st: &mut State, id: SessionId) {
-    let Some(s) = st.sessions.get(&id) else { return };
+/// Takes a session out of wherever it sits (a team queue, an agent's load). An agent that
+/// lets a session go is idle at this load from now (the "longest idle" tie-break of D-10).
+fn detach(st: &mut State, id: SessionId, at: Timestamp) {
+    let Some(s) = st.sessions.get(&id) else {
+        return;
+    };
     match s.phase {
         Phase::Waiting => {
             if let Some(t) = s.team.and_then(|t| st.teams.get_mut(&t))
@@ -247,6 +298,7 @@ fn detach(st: &mut State, id: SessionId) {
         Phase::Human => {
             if let Some(a) = s.agent.and_then(|a| st.agents.get_mut(&a)) {
                 a.sessions.remove(&id);
+                a.idle_since = at;
             }
         }
         Phase::Bot => {}

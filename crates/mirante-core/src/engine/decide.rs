@@ -26,7 +26,13 @@ const MAX_ATTACHMENTS: usize = 10;
 const MAX_DURATION_MS: i64 = 30 * 24 * 3_600_000;
 
 pub(super) fn decide(st: &State, ix: &Index, cmd: &Command, now: Timestamp) -> Res<Vec<Event>> {
-    let d = Decider { st, ix, now, out: Vec::new(), next_message: st.next.message };
+    let d = Decider {
+        st,
+        ix,
+        now,
+        out: Vec::new(),
+        next_message: st.next.message,
+    };
     d.run(cmd)
 }
 
@@ -59,7 +65,12 @@ impl<'a> Decider<'a> {
                 };
                 self.emit(EventKind::ChannelCreated { channel });
             }
-            Command::UpdateChannel { channel, name, flow, enabled } => {
+            Command::UpdateChannel {
+                channel,
+                name,
+                flow,
+                enabled,
+            } => {
                 let mut c = self.channel(*channel)?.clone();
                 if let Some(n) = name {
                     c.name = self.unique_channel_name(n, Some(c.id))?;
@@ -75,9 +86,17 @@ impl<'a> Decider<'a> {
             }
             Command::DeleteChannel { channel } => {
                 self.channel(*channel)?;
-                let open = self.st.sessions.values().filter(|s| s.channel == *channel).count();
+                let open = self
+                    .st
+                    .sessions
+                    .values()
+                    .filter(|s| s.channel == *channel)
+                    .count();
                 if open > 0 {
-                    return Err(DomainError::ChannelHasOpenSessions { channel: *channel, open });
+                    return Err(DomainError::ChannelHasOpenSessions {
+                        channel: *channel,
+                        open,
+                    });
                 }
                 self.emit(EventKind::ChannelDeleted { channel: *channel });
             }
@@ -92,7 +111,12 @@ impl<'a> Decider<'a> {
                 };
                 self.emit(EventKind::TeamCreated { team });
             }
-            Command::UpdateTeam { team, name, settings, enabled } => {
+            Command::UpdateTeam {
+                team,
+                name,
+                settings,
+                enabled,
+            } => {
                 let mut t = self.team(*team)?.clone();
                 if let Some(n) = name {
                     t.name = self.unique_team_name(n, Some(t.id))?;
@@ -106,7 +130,13 @@ impl<'a> Decider<'a> {
                 }
                 self.emit(EventKind::TeamUpdated { team: t });
             }
-            Command::CreateAgent { name, nickname, email, teams, capacity } => {
+            Command::CreateAgent {
+                name,
+                nickname,
+                email,
+                teams,
+                capacity,
+            } => {
                 let name = check_name("name", name)?;
                 let nickname = match nickname {
                     Some(n) => check_name("nickname", n)?,
@@ -126,7 +156,15 @@ impl<'a> Decider<'a> {
                 };
                 self.emit(EventKind::AgentCreated { agent });
             }
-            Command::UpdateAgent { agent, name, nickname, email, teams, capacity, enabled } => {
+            Command::UpdateAgent {
+                agent,
+                name,
+                nickname,
+                email,
+                teams,
+                capacity,
+                enabled,
+            } => {
                 let a = self.agent(*agent)?;
                 let mut cfg = a.config.clone();
                 if let Some(n) = name {
@@ -153,7 +191,10 @@ impl<'a> Decider<'a> {
                 }
                 self.emit(EventKind::AgentUpdated { agent: cfg });
             }
-            Command::CreatePauseReason { name, max_duration_ms } => {
+            Command::CreatePauseReason {
+                name,
+                max_duration_ms,
+            } => {
                 let name = self.unique_pause_name(name, None)?;
                 check_duration("max_duration_ms", *max_duration_ms)?;
                 let reason = PauseReason {
@@ -164,7 +205,12 @@ impl<'a> Decider<'a> {
                 };
                 self.emit(EventKind::PauseReasonCreated { reason });
             }
-            Command::UpdatePauseReason { reason, name, max_duration_ms, enabled } => {
+            Command::UpdatePauseReason {
+                reason,
+                name,
+                max_duration_ms,
+                enabled,
+            } => {
                 let mut r = self.pause_reason(*reason)?.clone();
                 if let Some(n) = name {
                     r.name = self.unique_pause_name(n, Some(r.id))?;
@@ -180,15 +226,27 @@ impl<'a> Decider<'a> {
             }
             Command::CreateFlow { def } => {
                 self.check_flow(def, None)?;
-                let flow = Flow { id: FlowId(self.st.next.flow), def: def.clone() };
+                let flow = Flow {
+                    id: FlowId(self.st.next.flow),
+                    def: def.clone(),
+                };
                 self.emit(EventKind::FlowCreated { flow });
             }
             Command::UpdateFlow { flow, def } => {
                 self.flow(*flow)?;
                 self.check_flow(def, Some(*flow))?;
-                self.emit(EventKind::FlowUpdated { flow: Flow { id: *flow, def: def.clone() } });
+                self.emit(EventKind::FlowUpdated {
+                    flow: Flow {
+                        id: *flow,
+                        def: def.clone(),
+                    },
+                });
             }
-            Command::UpdateSettings { time_zone, bulk_cap, bot_inactivity_ms } => {
+            Command::UpdateSettings {
+                time_zone,
+                bulk_cap,
+                bot_inactivity_ms,
+            } => {
                 let mut s = self.st.settings.clone();
                 if let Some(tz) = time_zone {
                     if !is_valid_time_zone(tz) {
@@ -204,7 +262,10 @@ impl<'a> Decider<'a> {
                 }
                 if let Some(ms) = bot_inactivity_ms {
                     if !(1_000..=MAX_DURATION_MS).contains(ms) {
-                        return Err(invalid("bot_inactivity_ms", "must be between 1 s and 30 days"));
+                        return Err(invalid(
+                            "bot_inactivity_ms",
+                            "must be between 1 s and 30 days",
+                        ));
                     }
                     s.bot_inactivity_ms = *ms;
                 }
@@ -249,7 +310,11 @@ impl<'a> Decider<'a> {
                         open: a.sessions.len(),
                     });
                 }
-                self.emit(EventKind::AgentPaused { agent: *agent, reason: *reason, by: *by });
+                self.emit(EventKind::AgentPaused {
+                    agent: *agent,
+                    reason: *reason,
+                    by: *by,
+                });
             }
             Command::AgentResume { agent, by } => {
                 let a = self.agent(*agent)?;
@@ -259,17 +324,33 @@ impl<'a> Decider<'a> {
                     Presence::Offline => return Err(DomainError::AgentOffline(*agent)),
                     Presence::Online => return Err(DomainError::AgentNotPaused(*agent)),
                 }
-                self.emit(EventKind::AgentResumed { agent: *agent, by: *by });
+                self.emit(EventKind::AgentResumed {
+                    agent: *agent,
+                    by: *by,
+                });
             }
 
-            Command::CustomerMessage { channel, identifier, name, text, attachments } => {
+            Command::CustomerMessage {
+                channel,
+                identifier,
+                name,
+                text,
+                attachments,
+            } => {
                 self.customer_message(*channel, identifier, name.as_deref(), text, attachments)?;
             }
-            Command::AgentMessage { session, agent, text } => {
+            Command::AgentMessage {
+                session,
+                agent,
+                text,
+            } => {
                 let s = self.open_session(*session)?;
                 self.agent(*agent)?;
                 if s.phase != Phase::Human || s.agent != Some(*agent) {
-                    return Err(DomainError::NotAgentsSession { session: *session, agent: *agent });
+                    return Err(DomainError::NotAgentsSession {
+                        session: *session,
+                        agent: *agent,
+                    });
                 }
                 let text = check_text(text, false)?;
                 let message = self.message_id();
@@ -293,7 +374,10 @@ impl<'a> Decider<'a> {
                     return Err(DomainError::NotPullMode(team));
                 }
                 if !a.config.teams.contains(&team) {
-                    return Err(DomainError::AgentNotInTeam { agent: *agent, team });
+                    return Err(DomainError::AgentNotInTeam {
+                        agent: *agent,
+                        team,
+                    });
                 }
                 check_online(a)?;
                 check_capacity_left(a)?;
@@ -307,9 +391,18 @@ impl<'a> Decider<'a> {
                 });
             }
             Command::Transfer { session, to, by } => self.transfer(*session, *to, *by)?,
-            Command::Finish { session, by, wrapup } => self.finish(*session, *by, wrapup)?,
+            Command::Finish {
+                session,
+                by,
+                wrapup,
+            } => self.finish(*session, *by, wrapup)?,
 
-            Command::InternalMessage { agent, supervisor, from_agent, text } => {
+            Command::InternalMessage {
+                agent,
+                supervisor,
+                from_agent,
+                text,
+            } => {
                 self.agent(*agent)?;
                 let text = check_text(text, false)?;
                 self.emit(EventKind::InternalMessageSent {
@@ -320,10 +413,17 @@ impl<'a> Decider<'a> {
                     text,
                 });
             }
-            Command::InternalRead { agent, supervisor, by_agent } => {
+            Command::InternalRead {
+                agent,
+                supervisor,
+                by_agent,
+            } => {
                 self.agent(*agent)?;
-                if let Some(up_to) =
-                    self.st.internal_last.get(agent).and_then(|m| m.get(supervisor))
+                if let Some(up_to) = self
+                    .st
+                    .internal_last
+                    .get(agent)
+                    .and_then(|m| m.get(supervisor))
                 {
                     self.emit(EventKind::InternalMessagesRead {
                         agent: *agent,
@@ -350,13 +450,20 @@ impl<'a> Decider<'a> {
         let ch = self.channel(channel)?;
         let ident = identifier.trim();
         if ident.is_empty() || ident.chars().count() > MAX_NAME_CHARS || has_control(ident) {
-            return Err(invalid("identifier", "must be 1 to 200 printable characters"));
+            return Err(invalid(
+                "identifier",
+                "must be 1 to 200 printable characters",
+            ));
         }
         if attachments.len() > MAX_ATTACHMENTS {
             return Err(invalid("attachments", "at most 10 attachments per message"));
         }
         let text = check_text(text, !attachments.is_empty())?;
-        let existing = self.ix.contact_by_ident.get(&(channel, ident.to_string())).copied();
+        let existing = self
+            .ix
+            .contact_by_ident
+            .get(&(channel, ident.to_string()))
+            .copied();
         let open = existing.and_then(|c| self.ix.open_by_contact.get(&(c, channel)).copied());
         if let Some(sid) = open {
             let s = self.open_session(sid)?;
@@ -393,7 +500,10 @@ impl<'a> Decider<'a> {
             Some(c) => c,
             None => {
                 let id = ContactId(self.st.next.contact);
-                let display = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(ident);
+                let display = name
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(ident);
                 let display: String = display.chars().take(MAX_NAME_CHARS).collect();
                 self.emit(EventKind::ContactCreated {
                     contact: Contact {
@@ -407,7 +517,12 @@ impl<'a> Decider<'a> {
             }
         };
         let sid = SessionId(self.st.next.session);
-        self.emit(EventKind::SessionStarted { session: sid, contact, channel, flow: flow_id });
+        self.emit(EventKind::SessionStarted {
+            session: sid,
+            contact,
+            channel,
+            flow: flow_id,
+        });
         let message = self.message_id();
         self.emit(EventKind::MessagePosted {
             session: sid,
@@ -523,7 +638,12 @@ impl<'a> Decider<'a> {
                         .ok_or_else(|| invalid("to", "the agent belongs to no team"))?,
                 };
                 let protocol = self.protocol_for(s);
-                self.emit(EventKind::SessionTransferred { session, to, from_agent: s.agent, by });
+                self.emit(EventKind::SessionTransferred {
+                    session,
+                    to,
+                    from_agent: s.agent,
+                    by,
+                });
                 self.emit(EventKind::SessionAssigned {
                     session,
                     agent: b,
@@ -540,7 +660,12 @@ impl<'a> Decider<'a> {
                 if s.phase == Phase::Waiting && s.team == Some(t) {
                     return Err(DomainError::TransferToSamePlace(session));
                 }
-                self.emit(EventKind::SessionTransferred { session, to, from_agent: s.agent, by });
+                self.emit(EventKind::SessionTransferred {
+                    session,
+                    to,
+                    from_agent: s.agent,
+                    by,
+                });
                 self.emit(EventKind::SessionQueued {
                     session,
                     team: t,
@@ -555,7 +680,10 @@ impl<'a> Decider<'a> {
 
     fn finish(&mut self, session: SessionId, by: Actor, wrapup: &Option<String>) -> Res<()> {
         let s = self.open_session(session)?;
-        let team = s.team.and_then(|t| self.st.teams.get(&t)).map(|t| &t.config);
+        let team = s
+            .team
+            .and_then(|t| self.st.teams.get(&t))
+            .map(|t| &t.config);
         let codes: &[String] = team.map_or(&[], |t| &t.settings.wrapup_codes);
         let reason = match by {
             Actor::Agent(a) => {
@@ -564,7 +692,9 @@ impl<'a> Decider<'a> {
                     return Err(DomainError::NotAgentsSession { session, agent: a });
                 }
                 if !codes.is_empty() && wrapup.is_none() {
-                    return Err(DomainError::WrapupRequired(team.map_or(TeamId(0), |t| t.id)));
+                    return Err(DomainError::WrapupRequired(
+                        team.map_or(TeamId(0), |t| t.id),
+                    ));
                 }
                 FinishReason::ByAgent
             }
@@ -612,8 +742,11 @@ impl<'a> Decider<'a> {
     /// M-15: the agent's open sessions go back to the front of their queues, oldest customer
     /// first, keeping protocol and transcript; then the agent is offline.
     fn log_out(&mut self, a: &AgentState, by: Actor) {
-        let mut open: Vec<&Session> =
-            a.sessions.iter().filter_map(|s| self.st.sessions.get(s)).collect();
+        let mut open: Vec<&Session> = a
+            .sessions
+            .iter()
+            .filter_map(|s| self.st.sessions.get(s))
+            .collect();
         open.sort_by_key(|s| (s.queued_at.unwrap_or(s.started_at), s.id));
         for s in open.iter().rev() {
             let team = s.team.or_else(|| a.config.teams.first().copied());
@@ -627,7 +760,10 @@ impl<'a> Decider<'a> {
                 });
             }
         }
-        self.emit(EventKind::AgentLoggedOut { agent: a.config.id, by });
+        self.emit(EventKind::AgentLoggedOut {
+            agent: a.config.id,
+            by,
+        });
     }
 
     fn protocol_for(&self, s: &Session) -> Option<String> {
@@ -655,11 +791,18 @@ impl<'a> Decider<'a> {
     }
 
     fn channel(&self, id: ChannelId) -> Res<&'a Channel> {
-        self.st.channels.get(&id).ok_or(DomainError::UnknownChannel(id))
+        self.st
+            .channels
+            .get(&id)
+            .ok_or(DomainError::UnknownChannel(id))
     }
 
     fn team(&self, id: TeamId) -> Res<&'a Team> {
-        self.st.teams.get(&id).map(|t| &t.config).ok_or(DomainError::UnknownTeam(id))
+        self.st
+            .teams
+            .get(&id)
+            .map(|t| &t.config)
+            .ok_or(DomainError::UnknownTeam(id))
     }
 
     fn agent(&self, id: AgentId) -> Res<&'a AgentState> {
@@ -667,7 +810,10 @@ impl<'a> Decider<'a> {
     }
 
     fn pause_reason(&self, id: PauseReasonId) -> Res<&'a PauseReason> {
-        self.st.pause_reasons.get(&id).ok_or(DomainError::UnknownPauseReason(id))
+        self.st
+            .pause_reasons
+            .get(&id)
+            .ok_or(DomainError::UnknownPauseReason(id))
     }
 
     fn flow(&self, id: FlowId) -> Res<&'a Flow> {
@@ -678,16 +824,27 @@ impl<'a> Decider<'a> {
 
     fn unique_channel_name(&self, name: &str, me: Option<ChannelId>) -> Res<String> {
         let name = check_name("name", name)?;
-        let taken = self.st.channels.values().any(|c| Some(c.id) != me && c.name == name);
+        let taken = self
+            .st
+            .channels
+            .values()
+            .any(|c| Some(c.id) != me && c.name == name);
         if taken {
-            return Err(DomainError::NameTaken { kind: "channel", name });
+            return Err(DomainError::NameTaken {
+                kind: "channel",
+                name,
+            });
         }
         Ok(name)
     }
 
     fn unique_team_name(&self, name: &str, me: Option<TeamId>) -> Res<String> {
         let name = check_name("name", name)?;
-        let taken = self.st.teams.values().any(|t| Some(t.config.id) != me && t.config.name == name);
+        let taken = self
+            .st
+            .teams
+            .values()
+            .any(|t| Some(t.config.id) != me && t.config.name == name);
         if taken {
             return Err(DomainError::NameTaken { kind: "team", name });
         }
@@ -696,9 +853,16 @@ impl<'a> Decider<'a> {
 
     fn unique_pause_name(&self, name: &str, me: Option<PauseReasonId>) -> Res<String> {
         let name = check_name("name", name)?;
-        let taken = self.st.pause_reasons.values().any(|r| Some(r.id) != me && r.name == name);
+        let taken = self
+            .st
+            .pause_reasons
+            .values()
+            .any(|r| Some(r.id) != me && r.name == name);
         if taken {
-            return Err(DomainError::NameTaken { kind: "pause_reason", name });
+            return Err(DomainError::NameTaken {
+                kind: "pause_reason",
+                name,
+            });
         }
         Ok(name)
     }
@@ -714,10 +878,16 @@ impl<'a> Decider<'a> {
         if !valid {
             return Err(invalid("email", "not a valid e-mail address"));
         }
-        let taken =
-            self.st.agents.values().any(|a| Some(a.config.id) != me && a.config.email == email);
+        let taken = self
+            .st
+            .agents
+            .values()
+            .any(|a| Some(a.config.id) != me && a.config.email == email);
         if taken {
-            return Err(DomainError::NameTaken { kind: "agent_email", name: email });
+            return Err(DomainError::NameTaken {
+                kind: "agent_email",
+                name: email,
+            });
         }
         Ok(email)
     }
@@ -734,13 +904,17 @@ impl<'a> Decider<'a> {
         check_duration("max_wait_ms", s.max_wait_ms)?;
         if let Some(o) = s.overflow_team {
             if Some(o) == me {
-                return Err(invalid("overflow_team", "a team cannot overflow into itself"));
+                return Err(invalid(
+                    "overflow_team",
+                    "a team cannot overflow into itself",
+                ));
             }
             self.team(o)?;
         }
-        for (field, text) in
-            [("closing_message", &s.closing_message), ("no_agent_message", &s.no_agent_message)]
-        {
+        for (field, text) in [
+            ("closing_message", &s.closing_message),
+            ("no_agent_message", &s.no_agent_message),
+        ] {
             if let Some(t) = text
                 && (t.trim().is_empty() || t.chars().count() > MAX_TEXT_CHARS)
             {
@@ -753,7 +927,10 @@ impl<'a> Decider<'a> {
         let mut seen = BTreeSet::new();
         for c in &s.wrapup_codes {
             if c.trim().is_empty() || c.trim() != c || c.chars().count() > 100 || has_control(c) {
-                return Err(invalid("wrapup_codes", "each code must be 1 to 100 characters, trimmed"));
+                return Err(invalid(
+                    "wrapup_codes",
+                    "each code must be 1 to 100 characters, trimmed",
+                ));
             }
             if !seen.insert(c) {
                 return Err(invalid("wrapup_codes", "duplicate code"));
@@ -763,7 +940,10 @@ impl<'a> Decider<'a> {
             return Err(invalid("service_level_target_ms", "must be positive"));
         }
         if !(1..=100).contains(&s.service_level_percent) {
-            return Err(invalid("service_level_percent", "must be between 1 and 100"));
+            return Err(invalid(
+                "service_level_percent",
+                "must be between 1 and 100",
+            ));
         }
         Ok(())
     }
@@ -772,19 +952,34 @@ impl<'a> Decider<'a> {
         def.validate(|t| self.st.teams.get(&t).is_some_and(|t| t.config.enabled))
             .map_err(DomainError::InvalidFlow)?;
         let name = def.name.trim();
-        if self.st.flows.values().any(|f| Some(f.id) != me && f.def.name.trim() == name) {
-            return Err(DomainError::NameTaken { kind: "flow", name: name.to_string() });
+        if self
+            .st
+            .flows
+            .values()
+            .any(|f| Some(f.id) != me && f.def.name.trim() == name)
+        {
+            return Err(DomainError::NameTaken {
+                kind: "flow",
+                name: name.to_string(),
+            });
         }
         Ok(())
     }
 }
 
 fn invalid(field: &'static str, reason: &str) -> DomainError {
-    DomainError::InvalidInput { field, reason: reason.to_string() }
+    DomainError::InvalidInput {
+        field,
+        reason: reason.to_string(),
+    }
 }
 
 fn wrong_phase(s: &Session, expected: &'static str) -> DomainError {
-    DomainError::WrongPhase { session: s.id, actual: s.phase.name(), expected }
+    DomainError::WrongPhase {
+        session: s.id,
+        actual: s.phase.name(),
+        expected,
+    }
 }
 
 fn has_control(s: &str) -> bool {
@@ -830,13 +1025,19 @@ fn check_presence_actor(agent: AgentId, by: &Actor) -> Res<()> {
         Actor::Agent(a) if *a == agent => Ok(()),
         Actor::Agent(_) => Err(invalid("by", "an agent can change only its own presence")),
         Actor::Supervisor(_) | Actor::System => Ok(()),
-        Actor::Customer => Err(invalid("by", "a customer cannot change an agent's presence")),
+        Actor::Customer => Err(invalid(
+            "by",
+            "a customer cannot change an agent's presence",
+        )),
     }
 }
 
 fn check_online(a: &AgentState) -> Res<()> {
     if a.presence != Presence::Online {
-        return Err(DomainError::AgentNotOnline { agent: a.config.id, presence: a.presence.name() });
+        return Err(DomainError::AgentNotOnline {
+            agent: a.config.id,
+            presence: a.presence.name(),
+        });
     }
     Ok(())
 }

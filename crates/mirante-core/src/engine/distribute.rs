@@ -17,8 +17,12 @@ pub(crate) fn next_assignment(state: &State, index: &Index, now: Timestamp) -> O
         if team.config.settings.mode == DistributionMode::All {
             continue;
         }
-        let Some(head) = team.queue.front() else { continue };
-        let Some(session) = state.sessions.get(head) else { continue };
+        let Some(head) = team.queue.front() else {
+            continue;
+        };
+        let Some(session) = state.sessions.get(head) else {
+            continue;
+        };
         if best.is_some_and(|(key, ..)| key <= session.queue_key) {
             continue;
         }
@@ -34,7 +38,13 @@ pub(crate) fn next_assignment(state: &State, index: &Index, now: Timestamp) -> O
         .map(|_| state.protocol.next(now, &state.settings.time_zone));
     Some(Event {
         at: now,
-        kind: EventKind::SessionAssigned { session, agent, team, protocol, by: AssignedBy::Distribution },
+        kind: EventKind::SessionAssigned {
+            session,
+            agent,
+            team,
+            protocol,
+            by: AssignedBy::Distribution,
+        },
     })
 }
 

@@ -140,7 +140,10 @@ impl Core {
         }
         let cap = self.state.settings.bulk_cap;
         if cmd.sessions.len() > cap {
-            return Err(DomainError::BulkCapExceeded { cap, requested: cmd.sessions.len() });
+            return Err(DomainError::BulkCapExceeded {
+                cap,
+                requested: cmd.sessions.len(),
+            });
         }
         let mut seen = BTreeSet::new();
         for s in &cmd.sessions {
@@ -152,12 +155,20 @@ impl Core {
         let mut results = Vec::with_capacity(cmd.sessions.len());
         for &session in &cmd.sessions {
             let single = match &cmd.action {
-                BulkAction::Finish { wrapup } => {
-                    Command::Finish { session, by: cmd.by, wrapup: wrapup.clone() }
-                }
-                BulkAction::Transfer { to } => Command::Transfer { session, to: *to, by: cmd.by },
+                BulkAction::Finish { wrapup } => Command::Finish {
+                    session,
+                    by: cmd.by,
+                    wrapup: wrapup.clone(),
+                },
+                BulkAction::Transfer { to } => Command::Transfer {
+                    session,
+                    to: *to,
+                    by: cmd.by,
+                },
             };
-            let result = self.execute(single, now).map(|mut evs| events.append(&mut evs));
+            let result = self
+                .execute(single, now)
+                .map(|mut evs| events.append(&mut evs));
             results.push(BulkItemResult { session, result });
         }
         Ok(BulkOutcome { events, results })
@@ -177,6 +188,9 @@ impl Core {
                 self.index.clear_deadline(session);
             }
             events.extend(evs);
+            // D-10: capacity freed by this timeout goes to a waiting session at once, before
+            // the next deadline due now could finish that session as "no agent available".
+            self.distribute(now, &mut events);
         }
         self.distribute(now, &mut events);
         events

@@ -166,7 +166,10 @@ impl Index {
 
     /// The first session whose deadline is at or before `now`.
     pub fn due(&self, now: Timestamp) -> Option<SessionId> {
-        self.deadlines.first().filter(|(t, _)| *t <= now).map(|(_, s)| *s)
+        self.deadlines
+            .first()
+            .filter(|(t, _)| *t <= now)
+            .map(|(_, s)| *s)
     }
 
     pub fn phase_count(&self, p: Phase) -> u64 {

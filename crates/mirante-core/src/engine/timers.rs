@@ -37,7 +37,9 @@ impl Core {
     /// The events of one due deadline (decided against the current state).
     pub(super) fn decide_timeout(&self, id: SessionId, now: Timestamp) -> Vec<Event> {
         let st = &self.state;
-        let Some(session) = st.sessions.get(&id) else { return Vec::new() };
+        let Some(session) = st.sessions.get(&id) else {
+            return Vec::new();
+        };
         let ev = |kind| Event { at: now, kind };
         let finish = |reason| {
             ev(EventKind::SessionFinished {
