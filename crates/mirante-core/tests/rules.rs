@@ -1122,6 +1122,60 @@ fn d10_least_busy_ties_to_longest_idle() {
 }
 
 #[test]
+fn d10_longest_idle_counts_from_the_end_of_the_last_session() {
+    let (mut s, team, ch) = center();
+    let ana = s.online_agent("Ana", &[team], 1);
+    let bia = s.online_agent("Bia", &[team], 1);
+    let long_call = s.customer(ch, "5511900000001", "oi"); // Ana at 0 s
+    assert_eq!(s.agent_of(long_call), Some(ana));
+    s.advance(50);
+    let short_call = s.customer(ch, "5511900000002", "oi"); // Bia at 50 s
+    assert_eq!(s.agent_of(short_call), Some(bia));
+    s.advance(1);
+    s.finish_by(short_call, bia, None); // Bia idle since 51 s
+    s.advance(449);
+    s.finish_by(long_call, ana, None); // Ana idle only since 500 s
+    s.advance(100);
+    let next = s.customer(ch, "5511900000003", "oi");
+    assert_eq!(s.agent_of(next), Some(bia), "Bia has been idle the longest");
+}
+
+#[test]
+fn d10_work_conserving_within_a_tick() {
+    // A timeout frees an agent in the same tick in which a waiting session reaches its max
+    // wait: the waiting customer is served, not finished as "no agent available".
+    let mut s = Scenario::new();
+    let team = s.team(
+        "Suporte",
+        TeamSettings {
+            inactivity_timeout_ms: Some(60_000),
+            max_wait_ms: Some(60_000),
+            ..TeamSettings::default()
+        },
+    );
+    let ch = s.channel_to(team);
+    let ana = s.online_agent("Ana", &[team], 1);
+    let served = s.customer(ch, "5511900000001", "oi");
+    let waiting = s.customer(ch, "5511900000002", "oi");
+    assert_eq!(s.queue(team), vec![waiting]);
+    let evs = s.tick_at(t(60));
+    assert_eq!(
+        evs.iter().map(|e| e.kind.clone()).collect::<Vec<_>>(),
+        vec![
+            finished(served, FinishReason::InactivityTimeout, Actor::System),
+            assigned(
+                waiting,
+                ana,
+                team,
+                Some("20261123000002"),
+                AssignedBy::Distribution
+            ),
+        ]
+    );
+    assert_eq!(s.agent_of(waiting), Some(ana));
+}
+
+#[test]
 fn d10_sequential_round_robin() {
     let mut s = Scenario::new();
     let team = s.team_mode("Cobrança", DistributionMode::Sequential);
@@ -1577,9 +1631,17 @@ fn outcome_success_and_lost() {
         },
     );
     let ch = s.channel_to(team);
+    let fila = s.team(
+        "Fila",
+        TeamSettings {
+            max_wait_ms: Some(10_000),
+            ..TeamSettings::default()
+        },
+    );
+    let ch_fila = s.channel_to(fila);
     let ana = s.online_agent("Ana", &[team], 1);
     let served = s.customer(ch, "5511900000001", "oi");
-    let left = s.customer(ch, "5511900000002", "oi");
+    let left = s.customer(ch_fila, "5511900000002", "oi");
     s.tick_at(t(10));
     assert_eq!(s.finished(served).1, Outcome::Lost);
     assert_eq!(s.finished(left).1, Outcome::Lost);
@@ -1698,4 +1760,46 @@ fn m11_internal_chat_both_ways_and_read_marks() {
         text: "  ".into(),
     });
     s.then_error("invalid_input");
+}
+
+// ---- the log (B-8: event-sourced) ------------------------------------------------------------
+
+#[test]
+fn replay_of_the_json_log_equals_live_state() {
+    // Every kind of event through JSON and back — including a contact's per-channel
+    // identifiers, a map keyed by channel id inside the internally tagged event.
+    let (mut s, team, ch, ana, ss) = serving(2, 5);
+    let pausa = s.pause_reason("Almoço");
+    s.run(transfer(ss[0], Target::Team(team)));
+    s.run(Command::AgentPause {
+        agent: ana,
+        reason: pausa,
+        by: Actor::Agent(ana),
+    });
+    s.run(Command::AgentLogout {
+        agent: ana,
+        by: SUP,
+    });
+    s.run(sup_finish(ss[1]));
+    s.customer(ch, "5511900000077", "oi");
+    let json: Vec<String> = s
+        .log
+        .iter()
+        .map(|e| serde_json::to_string(e).expect("event serializes"))
+        .collect();
+    assert!(
+        json.iter()
+            .any(|j| j.contains(r#""identifiers":{"1":"5511900000001"}"#))
+    );
+    let events: Vec<mirante_core::Event> = json
+        .iter()
+        .map(|j| serde_json::from_str(j).expect("event deserializes"))
+        .collect();
+    assert_eq!(events, s.log);
+    let replayed = Given::events(events);
+    assert_eq!(replayed.core, s.core);
+    assert_eq!(replayed.core.next_deadline(), s.core.next_deadline());
+    let snapshot: mirante_core::Core =
+        serde_json::from_str(&serde_json::to_string(&s.core).expect("snapshot")).expect("load");
+    assert_eq!(snapshot, s.core);
 }
