@@ -1,0 +1,264 @@
+//! The answer of a monitor query: what the Monitoramento screen shows, computed from one state
+//! at one sequence number (B-2). Plain data with `Serialize` (snake_case English field names);
+//! the server turns it into JSON as it is.
+//!
+//! Every matching session appears exactly once, as a row in the Fases lists (`phases`); the
+//! Agentes and Equipes cards list the ids of their sessions in display order, and the UI joins
+//! them with the rows. So `counters.auto == phases.bot.len()` and so on, always, and a delta
+//! about one session touches one row.
+
+use mirante_core::{
+    AgentId, ChannelId, ChannelKind, ContactId, PauseReasonId, Phase, SessionId, TeamId, Timestamp,
+};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// The four counters (M-1…M-4). `geral = auto + espera + humano`, always.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// M-1 *Geral*: every open session.
+    pub geral: u64,
+    /// M-2 *Auto*: with the bot.
+    pub auto: u64,
+    /// M-3 *Espera*: waiting for an agent.
+    pub espera: u64,
+    /// M-4 *Humano*: with an agent.
+    pub humano: u64,
+}
+
+impl Counters {
+    /// Counters from the three phase counts (`geral` is their sum).
+    pub fn from_phases(auto: u64, espera: u64, humano: u64) -> Counters {
+        Counters {
+            geral: auto + espera + humano,
+            auto,
+            espera,
+            humano,
+        }
+    }
+
+    pub(crate) fn add(&mut self, phase: Phase, n: u64) {
+        match phase {
+            Phase::Bot => self.auto += n,
+            Phase::Waiting => self.espera += n,
+            Phase::Human => self.humano += n,
+        }
+        self.geral += n;
+    }
+}
+
+/// The filtered counters and the totals within the supervisor's scope (M-5).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CounterPair {
+    /// True when a filter is active: `counters` then show the filtered view.
+    pub filtered: bool,
+    /// The counters of the filtered view.
+    pub counters: Counters,
+    /// The counters without the filter (still within visibility).
+    pub unfiltered_counters: Counters,
+}
+
+/// What the monitor knows of a protocol typed in the filter (M-54).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProtocolStatus {
+    /// An open session carries it (it may still be outside the filter or the scope).
+    Open,
+    /// It was handed out and its session is no longer open: look in the Conversations report.
+    Finished,
+    /// No session ever had it, as far as the monitor can tell.
+    Unknown,
+}
+
+/// The whole Monitoramento screen for one supervisor and one filter.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonitorView {
+    /// The sequence number of the last event folded into the state this view comes from.
+    pub seq: u64,
+    /// The time the durations were computed at.
+    pub now: Timestamp,
+    /// True when a filter is active (the UI marks the counters as filtered, M-5).
+    pub filtered: bool,
+    /// Counters of the filtered view (M-1…M-4).
+    pub counters: Counters,
+    /// Counters without the filter, within the supervisor's scope (M-5).
+    pub unfiltered_counters: Counters,
+    /// M-54: a protocol filter is set and no open session in scope carries it; the UI points
+    /// to the Conversations report instead of showing an empty list silently.
+    pub protocol_not_open: bool,
+    /// M-54: what the monitor knows of the filtered protocol (`None` without one).
+    pub protocol_status: Option<ProtocolStatus>,
+    /// Tab *Agentes* (M-10, M-13): logged-in agents, by name.
+    pub agents: Vec<AgentCard>,
+    /// Tab *Equipes* (M-20, M-22, B-1): teams, by name.
+    pub teams: Vec<TeamCard>,
+    /// Tab *Fases* (M-30…M-32): every matching session, once.
+    pub phases: Phases,
+}
+
+/// The Fases lists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Phases {
+    /// M-30 *Navegando*: in the bot, in order of arrival.
+    pub bot: Vec<SessionView>,
+    /// M-31 *Em espera*: waiting, oldest first (longest waiting time first).
+    pub waiting: Vec<SessionView>,
+    /// M-32 *Em atendimento*: with an agent, longest in service first.
+    pub human: Vec<SessionView>,
+}
+
+/// A name with its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Named<I> {
+    /// Id.
+    pub id: I,
+    /// Display name.
+    pub name: Arc<str>,
+}
+
+/// One session as the screen shows it: timestamps, plus durations computed at `now`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionView {
+    /// Id.
+    pub id: SessionId,
+    /// Phase: `bot`, `waiting` or `human`.
+    pub phase: Phase,
+    /// The contact.
+    pub contact: ContactId,
+    /// The contact's name as registered.
+    pub contact_name: Arc<str>,
+    /// The contact's number (digits), when it has one.
+    pub contact_number: Option<Arc<str>>,
+    /// The channel.
+    pub channel: ChannelId,
+    /// The channel's display name (empty if the channel is unknown).
+    pub channel_name: Arc<str>,
+    /// The bot step (phase bot).
+    pub bot_step: Option<Arc<str>>,
+    /// The team (after routing).
+    pub team: Option<Named<TeamId>>,
+    /// The agent (phase human), by name.
+    pub agent: Option<Named<AgentId>>,
+    /// The protocol (from the first assignment on).
+    pub protocol: Option<Arc<str>>,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it last entered a queue.
+    pub queued_at: Option<Timestamp>,
+    /// When it was last assigned.
+    pub assigned_at: Option<Timestamp>,
+    /// The customer's last message.
+    pub last_customer_message_at: Timestamp,
+    /// Since it started, at `now` (ms).
+    pub age_ms: i64,
+    /// Waiting time at `now` (phase waiting; ms): the live timer of B-1.
+    pub waiting_ms: Option<i64>,
+    /// Duration with the current agent at `now` (phase human; ms).
+    pub in_service_ms: Option<i64>,
+    /// Time since the customer's last message at `now` (ms).
+    pub since_customer_ms: i64,
+}
+
+/// Presence on a card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    /// Logged in and taking sessions.
+    Online,
+    /// On a break.
+    Paused,
+    /// Not logged in (never on a card; used by lookups).
+    Offline,
+}
+
+/// An agent card (M-10, M-13, B-4).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentCard {
+    /// Id.
+    pub id: AgentId,
+    /// Full name.
+    pub name: Arc<str>,
+    /// *Codinome*.
+    pub nickname: Arc<str>,
+    /// Online or paused.
+    pub status: AgentStatus,
+    /// The pause reason, when paused.
+    pub pause_reason: Option<Named<PauseReasonId>>,
+    /// Paused longer than the reason's max duration (B-4).
+    pub pause_exceeded: bool,
+    /// Since when in this status.
+    pub since: Timestamp,
+    /// Time in this status at `now` (ms).
+    pub in_status_ms: i64,
+    /// Open sessions (all of them, M-13): the `3` of `3/5`.
+    pub open: u32,
+    /// Capacity: the `5` of `3/5` (a supervisor may exceed it, D-3).
+    pub capacity: u32,
+    /// Online with free capacity.
+    pub available: bool,
+    /// Its teams (within the supervisor's scope).
+    pub teams: Vec<TeamId>,
+    /// Its sessions that match the filter and the scope, longest in service first (rows in
+    /// `phases.human`).
+    pub sessions: Vec<SessionId>,
+}
+
+/// A team card (M-20, M-22, B-1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamCard {
+    /// Id.
+    pub id: TeamId,
+    /// Name.
+    pub name: Arc<str>,
+    /// Waiting sessions matching the filter, in queue order (next to be served first; rows
+    /// in `phases.waiting`).
+    pub waiting: Vec<SessionId>,
+    /// Sessions in service matching the filter (rows in `phases.human`).
+    pub in_service: Vec<SessionId>,
+    /// `waiting.len()`.
+    pub waiting_count: u64,
+    /// `in_service.len()` (M-22).
+    pub in_service_count: u64,
+    /// Longest current wait among `waiting` at `now` (ms).
+    pub longest_wait_ms: Option<i64>,
+    /// Sessions first answered today (local day of the settings' time zone).
+    pub answered_today: u64,
+    /// Of those, answered within the team's target.
+    pub answered_within_target_today: u64,
+    /// Average wait of today's answered sessions (ms).
+    pub avg_wait_today_ms: Option<i64>,
+    /// Percent of today's answered sessions answered within the target.
+    pub service_level_today: Option<f64>,
+    /// The team's target: answered within this many ms (default 20 000).
+    pub service_level_target_ms: i64,
+    /// The team's goal in percent (default 80).
+    pub service_level_goal_percent: u8,
+    /// Members online (paused ones not included).
+    pub agents_online: u32,
+    /// Members paused.
+    pub agents_paused: u32,
+    /// Members online with free capacity.
+    pub agents_available: u32,
+}
+
+/// What a supervisor may pick in the funnel (M-50…M-52), within its scope.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FilterOptions {
+    /// Agents (any presence), by name.
+    pub agents: Vec<Named<AgentId>>,
+    /// Teams, by name.
+    pub teams: Vec<Named<TeamId>>,
+    /// Channels, by name.
+    pub channels: Vec<ChannelOption>,
+}
+
+/// A channel in the filter options.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelOption {
+    /// Id.
+    pub id: ChannelId,
+    /// Display name.
+    pub name: Arc<str>,
+    /// Kind.
+    pub kind: ChannelKind,
+}
