@@ -19,7 +19,7 @@ mod view;
 
 pub use filter::{Filter, Visibility, normalize_number};
 pub use monitor::{
-    AgentInfo, ChannelInfo, Changes, ContactInfo, Monitor, PauseInfo, SessionRow, TeamInfo,
+    AgentInfo, Changes, ChannelInfo, ContactInfo, Monitor, PauseInfo, SessionRow, TeamInfo,
 };
 pub use view::{
     AgentCard, AgentStatus, ChannelOption, CounterPair, Counters, FilterOptions, MonitorView,

@@ -493,9 +493,7 @@ impl Monitor {
                     return ch;
                 };
                 if before.first_assigned_at.is_none() {
-                    let wait = before
-                        .queued_at
-                        .map_or(0, |q| at.since(q).max(0));
+                    let wait = before.queued_at.map_or(0, |q| at.since(q).max(0));
                     let target = self
                         .live
                         .teams

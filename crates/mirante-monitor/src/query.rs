@@ -251,7 +251,10 @@ impl Monitor {
 
     /// One session as a row at `now` (for deltas and `follow`).
     pub fn row(&self, id: SessionId, now: Timestamp) -> Option<SessionView> {
-        self.live.sessions.get(&id).map(|r| self.session_view(r, now))
+        self.live
+            .sessions
+            .get(&id)
+            .map(|r| self.session_view(r, now))
     }
 
     /// The Monitoramento screen for one supervisor: counters, the three tabs, all from this

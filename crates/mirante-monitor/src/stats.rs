@@ -141,7 +141,10 @@ mod tests {
         assert!(!b.issued("20261122000001"));
         assert!(!b.issued("abc"));
         let boot = ProtocolBook::from_last(20261124, 7);
-        assert!(boot.issued("20261120000099"), "before the snapshot: assume handed out");
+        assert!(
+            boot.issued("20261120000099"),
+            "before the snapshot: assume handed out"
+        );
         assert!(boot.issued("20261124000007"));
         assert!(!boot.issued("20261124000008"));
     }

@@ -206,8 +206,14 @@ fn m14_hidden_agent_card_is_omitted_but_its_sessions_still_count_and_show_in_fas
     assert_eq!(ids(&v.phases.human), [s]);
     let vendas = card(&v, c.vendas);
     assert_eq!(vendas.in_service, [s]);
-    assert_eq!(vendas.agents_online, 1, "a hidden agent still counts in its team");
-    assert!(c.w.monitor.agent_visible(c.ana, &vis), "hiding is not a permission");
+    assert_eq!(
+        vendas.agents_online, 1,
+        "a hidden agent still counts in its team"
+    );
+    assert!(
+        c.w.monitor.agent_visible(c.ana, &vis),
+        "hiding is not a permission"
+    );
     assert!(
         c.w.monitor
             .filter_options(&vis)
@@ -291,10 +297,7 @@ fn m23_hidden_team_card_is_omitted_but_its_sessions_still_count() {
         ..Visibility::all()
     };
     let v = c.w.view_with(&Filter::default(), &vis);
-    assert_eq!(
-        v.teams.iter().map(|t| t.id).collect::<Vec<_>>(),
-        [c.vendas]
-    );
+    assert_eq!(v.teams.iter().map(|t| t.id).collect::<Vec<_>>(), [c.vendas]);
     assert_eq!(v.counters.humano, 1);
     assert_eq!(v.phases.human.len(), 1);
     assert!(v.agents.iter().any(|a| a.id == c.bia));
@@ -341,7 +344,8 @@ fn m31_waiting_oldest_first_with_waiting_time_and_team() {
 #[test]
 fn m32_human_rows_show_agent_team_protocol_duration_and_customer_silence() {
     let mut c = center();
-    let s = c.w.customer_named(c.whatsapp, "5511900000001", Some("Maria"), "oi");
+    let s =
+        c.w.customer_named(c.whatsapp, "5511900000001", Some("Maria"), "oi");
     c.w.advance(20);
     c.w.customer(c.whatsapp, "5511900000001");
     c.w.advance(7);
@@ -394,7 +398,10 @@ fn m51_filter_by_teams() {
     };
     let v = c.w.view_with(&f, &Visibility::all());
     assert_eq!(v.counters, counters(0, 1, 1));
-    assert_eq!((ids(&v.phases.human), ids(&v.phases.waiting)), (vec![s], vec![w]));
+    assert_eq!(
+        (ids(&v.phases.human), ids(&v.phases.waiting)),
+        (vec![s], vec![w])
+    );
     assert_eq!(v.teams.len(), 1);
     assert_eq!(v.agents.iter().map(|x| x.id).collect::<Vec<_>>(), [c.bia]);
 }
@@ -440,7 +447,8 @@ fn m53_contact_by_exact_name_after_trimming() {
 #[test]
 fn m53_contact_by_normalised_number() {
     let mut c = center();
-    let s = c.w.customer_named(c.telegram, "5535998765432", Some("Maria"), "oi");
+    let s =
+        c.w.customer_named(c.telegram, "5535998765432", Some("Maria"), "oi");
     c.w.customer(c.whatsapp, "5511900000001");
     let f = Filter {
         contact: Some("+55 (35) 99876-5432".into()),
@@ -449,15 +457,26 @@ fn m53_contact_by_normalised_number() {
     let v = c.w.view_with(&f, &Visibility::all());
     assert_eq!(v.counters.geral, 1);
     assert_eq!(ids(&v.phases.human), [s]);
-    assert_eq!(v.teams.iter().map(|t| t.id).collect::<Vec<_>>(), [c.suporte]);
+    assert_eq!(
+        v.teams.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [c.suporte]
+    );
     assert_eq!(v.agents.iter().map(|a| a.id).collect::<Vec<_>>(), [c.bia]);
 }
 
 #[test]
 fn m53_contact_renamed_is_found_by_its_new_name_only() {
     let mut c = center();
-    let s = c.w.customer_named(c.whatsapp, "5511900000001", Some("Zé"), "oi");
-    let mut contact = c.w.core.state().contacts.values().next().cloned().expect("c");
+    let s =
+        c.w.customer_named(c.whatsapp, "5511900000001", Some("Zé"), "oi");
+    let mut contact =
+        c.w.core
+            .state()
+            .contacts
+            .values()
+            .next()
+            .cloned()
+            .expect("c");
     contact.name = "José".into();
     let evs = vec![mirante_core::Event {
         at: c.w.now,
@@ -470,8 +489,20 @@ fn m53_contact_renamed_is_found_by_its_new_name_only() {
         contact: Some(n.into()),
         ..Filter::default()
     };
-    assert_eq!(c.w.monitor.counters(&by("José"), &Visibility::all()).counters.geral, 1);
-    assert_eq!(c.w.monitor.counters(&by("Zé"), &Visibility::all()).counters.geral, 0);
+    assert_eq!(
+        c.w.monitor
+            .counters(&by("José"), &Visibility::all())
+            .counters
+            .geral,
+        1
+    );
+    assert_eq!(
+        c.w.monitor
+            .counters(&by("Zé"), &Visibility::all())
+            .counters
+            .geral,
+        0
+    );
     c.w.assert_matches_rebuilt();
 }
 
@@ -528,7 +559,10 @@ fn m55_or_within_a_kind_and_across_kinds() {
         channels: set(&[c.whatsapp, c.telegram]),
         ..Filter::default()
     };
-    assert_eq!(ids(&c.w.view_with(&f, &Visibility::all()).phases.human), [wa, tg]);
+    assert_eq!(
+        ids(&c.w.view_with(&f, &Visibility::all()).phases.human),
+        [wa, tg]
+    );
     let none = Filter {
         agents: set(&[c.ana]),
         teams: set(&[c.suporte]),
@@ -551,7 +585,10 @@ fn m60_restricted_admin_sees_only_its_teams_everywhere() {
     assert_eq!(v.counters, counters(0, 0, 1));
     assert_eq!(v.unfiltered_counters, v.counters);
     assert_eq!(ids(&v.phases.human), [tg]);
-    assert_eq!(v.teams.iter().map(|t| t.id).collect::<Vec<_>>(), [c.suporte]);
+    assert_eq!(
+        v.teams.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [c.suporte]
+    );
     let agents: Vec<AgentId> = v.agents.iter().map(|a| a.id).collect();
     assert_eq!(agents, [c.bia, c.caio], "members of Suporte only");
     let caio = v.agents.iter().find(|a| a.id == c.caio).expect("caio");
@@ -567,7 +604,10 @@ fn m60_restricted_admin_sees_only_its_teams_everywhere() {
     assert_eq!(c.w.monitor.counters(&f, &vis).counters.geral, 0);
     // Filter options and lookups.
     let opts = c.w.monitor.filter_options(&vis);
-    assert_eq!(opts.teams.iter().map(|t| t.id).collect::<Vec<_>>(), [c.suporte]);
+    assert_eq!(
+        opts.teams.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [c.suporte]
+    );
     let names: Vec<&str> = opts.agents.iter().map(|a| &*a.name).collect();
     assert_eq!(names, ["Bia", "Caio"]);
     assert!(c.w.monitor.session_visible(tg, &vis));
@@ -627,7 +667,10 @@ fn b1_service_level_today_against_the_team_target() {
     assert_eq!(suporte.service_level_target_ms, 10_000);
     assert_eq!(ids(&v.phases.human), [third]);
     let vendas = card(&v, c.vendas);
-    assert_eq!((vendas.answered_today, vendas.service_level_today), (0, None));
+    assert_eq!(
+        (vendas.answered_today, vendas.service_level_today),
+        (0, None)
+    );
     assert_eq!(
         (
             vendas.service_level_target_ms,
@@ -679,7 +722,10 @@ fn b2_counters_equal_list_sizes() {
     assert_eq!(v.counters.humano as usize, v.phases.human.len());
     let waiting: u64 = v.teams.iter().map(|t| t.waiting_count).sum();
     let in_service: u64 = v.teams.iter().map(|t| t.in_service_count).sum();
-    assert_eq!((waiting, in_service), (v.counters.espera, v.counters.humano));
+    assert_eq!(
+        (waiting, in_service),
+        (v.counters.espera, v.counters.humano)
+    );
     let on_cards: usize = v.agents.iter().map(|a| a.sessions.len()).sum();
     assert_eq!(on_cards as u64, v.counters.humano);
     assert_eq!(v.seq, c.w.log.len() as u64);

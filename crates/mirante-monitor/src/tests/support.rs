@@ -68,11 +68,6 @@ impl World {
         self
     }
 
-    pub fn tick(&mut self) -> Vec<Event> {
-        let evs = self.core.tick(self.now);
-        self.feed(evs)
-    }
-
     pub fn team(&mut self, name: &str) -> TeamId {
         self.team_with(name, TeamSettings::default())
     }
