@@ -823,48 +823,18 @@ impl<'a> Decider<'a> {
     // ---- validation ----------------------------------------------------------------------
 
     fn unique_channel_name(&self, name: &str, me: Option<ChannelId>) -> Res<String> {
-        let name = check_name("name", name)?;
-        let taken = self
-            .st
-            .channels
-            .values()
-            .any(|c| Some(c.id) != me && c.name == name);
-        if taken {
-            return Err(DomainError::NameTaken {
-                kind: "channel",
-                name,
-            });
-        }
-        Ok(name)
+        let mut names = self.st.channels.values().filter(|c| Some(c.id) != me);
+        unique_name("channel", name, |n| names.any(|c| c.name == n))
     }
 
     fn unique_team_name(&self, name: &str, me: Option<TeamId>) -> Res<String> {
-        let name = check_name("name", name)?;
-        let taken = self
-            .st
-            .teams
-            .values()
-            .any(|t| Some(t.config.id) != me && t.config.name == name);
-        if taken {
-            return Err(DomainError::NameTaken { kind: "team", name });
-        }
-        Ok(name)
+        let mut names = self.st.teams.values().filter(|t| Some(t.config.id) != me);
+        unique_name("team", name, |n| names.any(|t| t.config.name == n))
     }
 
     fn unique_pause_name(&self, name: &str, me: Option<PauseReasonId>) -> Res<String> {
-        let name = check_name("name", name)?;
-        let taken = self
-            .st
-            .pause_reasons
-            .values()
-            .any(|r| Some(r.id) != me && r.name == name);
-        if taken {
-            return Err(DomainError::NameTaken {
-                kind: "pause_reason",
-                name,
-            });
-        }
-        Ok(name)
+        let mut names = self.st.pause_reasons.values().filter(|r| Some(r.id) != me);
+        unique_name("pause_reason", name, |n| names.any(|r| r.name == n))
     }
 
     fn unique_email(&self, email: &str, me: Option<AgentId>) -> Res<String> {
@@ -984,6 +954,15 @@ fn wrong_phase(s: &Session, expected: &'static str) -> DomainError {
 
 fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
+}
+
+/// A valid name (see [`check_name`]) that `taken` says is free, else `name_taken`.
+fn unique_name(kind: &'static str, name: &str, taken: impl FnOnce(&str) -> bool) -> Res<String> {
+    let name = check_name("name", name)?;
+    if taken(&name) {
+        return Err(DomainError::NameTaken { kind, name });
+    }
+    Ok(name)
 }
 
 fn check_name(field: &'static str, name: &str) -> Res<String> {
