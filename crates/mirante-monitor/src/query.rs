@@ -6,13 +6,14 @@
 //! touching a session.
 
 use crate::filter::{Filter, Visibility, normalize_number};
+use crate::monitor::HashMap;
 use crate::monitor::{Monitor, SessionRow, slot};
 use crate::view::{
     AgentCard, AgentStatus, ChannelOption, CounterPair, Counters, FilterOptions, MonitorView,
     Named, Phases, ProtocolStatus, SessionView, TeamCard,
 };
 use mirante_core::{AgentId, ContactId, Phase, Presence, SessionId, TeamId, Timestamp};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// A filter with its contact resolved to contact ids.
@@ -276,8 +277,8 @@ impl Monitor {
         let protocol_not_open = q.protocol.is_some() && counters.geral == 0;
 
         // Group the matching rows by agent and by team, keeping each list's order.
-        let mut by_agent: HashMap<AgentId, Vec<SessionId>> = HashMap::new();
-        let mut team_human: HashMap<TeamId, Vec<SessionId>> = HashMap::new();
+        let mut by_agent: HashMap<AgentId, Vec<SessionId>> = HashMap::default();
+        let mut team_human: HashMap<TeamId, Vec<SessionId>> = HashMap::default();
         for r in &m.human {
             if let Some(a) = r.agent {
                 by_agent.entry(a).or_default().push(r.id);
@@ -286,7 +287,7 @@ impl Monitor {
                 team_human.entry(t).or_default().push(r.id);
             }
         }
-        let mut team_waiting: HashMap<TeamId, Vec<&SessionRow>> = HashMap::new();
+        let mut team_waiting: HashMap<TeamId, Vec<&SessionRow>> = HashMap::default();
         for r in &m.waiting {
             if let Some(t) = r.team {
                 team_waiting.entry(t).or_default().push(r);
@@ -326,10 +327,23 @@ impl Monitor {
         let f = q.filter;
         // Candidates: the filtered agents, or the filtered teams' members, or everyone
         // logged in — in name order.
-        let candidates: Vec<AgentId> = if !f.agents.is_empty() || !f.teams.is_empty() {
+        let candidates: Vec<AgentId> = if f.has_needle() {
+            // Only agents serving a matching session can have a card.
+            let mut v: Vec<(&Arc<str>, AgentId)> = by_agent
+                .keys()
+                .filter_map(|id| live.agents.get(id).map(|a| (&a.name, *id)))
+                .collect();
+            v.sort_unstable();
+            v.into_iter().map(|(_, id)| id).collect()
+        } else if !f.agents.is_empty() || !f.teams.is_empty() || q.vis.teams.is_some() {
             let mut ids: BTreeSet<AgentId> = f.agents.clone();
             if f.agents.is_empty() {
-                for t in &f.teams {
+                let teams = if f.teams.is_empty() {
+                    q.vis.teams.as_ref()
+                } else {
+                    Some(&f.teams)
+                };
+                for t in teams.into_iter().flatten() {
                     if let Some(m) = live.members.get(t) {
                         ids.extend(m);
                     }
@@ -440,19 +454,8 @@ impl Monitor {
                 .max();
             waiting_rows.sort_unstable_by_key(|r| (r.queue_key, r.id));
             let waiting: Vec<SessionId> = waiting_rows.iter().map(|r| r.id).collect();
-            let (mut online, mut paused, mut available) = (0u32, 0u32, 0u32);
-            for a in members
-                .into_iter()
-                .flatten()
-                .filter_map(|a| live.agents.get(a))
-            {
-                match a.presence {
-                    Presence::Online => online += 1,
-                    Presence::Paused { .. } => paused += 1,
-                    Presence::Offline => {}
-                }
-                available += u32::from(a.is_available());
-            }
+            let [online, paused, available] =
+                live.team_presence.get(&id).copied().unwrap_or_default();
             let info = live.teams.get(&id);
             let day = self.day.get(&id).map(|d| d.on(today)).unwrap_or_default();
             let (avg, sl) = if day.answered > 0 {
