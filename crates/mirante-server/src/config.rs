@@ -1,11 +1,13 @@
 //! Command-line and environment configuration of the `mirante` binary (clap derive; every
 //! option also reads a `MIRANTE_*` variable; the doc comments are the `--help`).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use mirante_store::Durability;
+
+use crate::auth::AuthConfig;
 
 /// Mirante: an omnichannel contact-center server.
 #[derive(Debug, Parser)]
@@ -25,6 +27,108 @@ pub struct Cli {
 pub enum CliCommand {
     /// Run the server: HTTP API, engine and event store.
     Serve(ServeConfig),
+    /// Manage administrator accounts on the database (works while the server runs).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `mirante admin …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator in the default group "Administrador" (full permission).
+    /// The password is read from standard input (one line), or from `--password-env`.
+    Create(AdminCreate),
+    /// Set a new password for an account (administrator or agent) and end its sessions.
+    /// The password is read from standard input (one line), or from `--password-env`.
+    ResetPassword(AdminResetPassword),
+}
+
+/// Options of `mirante admin create`.
+#[derive(Debug, Clone, Args)]
+pub struct AdminCreate {
+    /// Login e-mail.
+    #[arg(long)]
+    pub email: String,
+    /// Full name.
+    #[arg(long)]
+    pub name: String,
+    /// User group id (default: 1, "Administrador").
+    #[arg(long, default_value_t = 1)]
+    pub group: u64,
+    /// Read the password from this environment variable instead of standard input.
+    #[arg(long)]
+    pub password_env: Option<String>,
+    /// The database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Options of `mirante admin reset-password`.
+#[derive(Debug, Clone, Args)]
+pub struct AdminResetPassword {
+    /// Login e-mail of the account.
+    #[arg(long)]
+    pub email: String,
+    /// Read the password from this environment variable instead of standard input.
+    #[arg(long)]
+    pub password_env: Option<String>,
+    /// The database.
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// Where the database is, as `mirante serve` takes it.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Directory holding the data (the SQLite file `mirante.db`).
+    #[arg(long, env = "MIRANTE_DATA_DIR", default_value = "./mirante-data")]
+    pub data_dir: PathBuf,
+    /// Database URL, e.g. `sqlite:///var/lib/mirante/mirante.db`; wins over `--data-dir`.
+    #[arg(long, env = "MIRANTE_DATABASE")]
+    pub database: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// The database to open.
+    pub fn database_location(&self) -> Result<DatabaseLocation, ConfigError> {
+        database_location(&self.data_dir, self.database.as_deref())
+    }
+}
+
+fn database_location(data_dir: &std::path::Path, database: Option<&str>) -> Result<DatabaseLocation, ConfigError> {
+    match database {
+        None => Ok(DatabaseLocation::Sqlite(data_dir.join("mirante.db"))),
+        Some(url) => mirante_store_sqlite::path_from_url(url)
+            .map(DatabaseLocation::Sqlite)
+            .map_err(|_| ConfigError::UnsupportedDatabase(url.to_owned())),
+    }
+}
+
+/// `--mail`: `log`, `dir:PATH` or an SMTP URL; its `Debug` hides credentials.
+#[derive(Clone)]
+pub struct MailOption(pub String);
+
+impl std::fmt::Debug for MailOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.split_once("://") {
+            Some((scheme, rest)) => {
+                let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+                write!(f, "{scheme}://…@{host}")
+            }
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+fn parse_public_url(value: &str) -> Result<String, String> {
+    let trimmed = value.trim_end_matches('/');
+    if (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
+        && trimmed.len() > "https://".len()
+    {
+        Ok(trimmed.to_owned())
+    } else {
+        Err("expected http(s)://host[:port]".to_owned())
+    }
 }
 
 /// Options of `mirante serve`.
@@ -65,6 +169,36 @@ pub struct ServeConfig {
     /// on a reachable address (the accounts work will put it behind admin auth).
     #[arg(long, env = "MIRANTE_ENABLE_COMMAND_API")]
     pub enable_command_api: bool,
+
+    /// The server's public URL, e.g. `https://mirante.example.com` behind a TLS proxy: the
+    /// origin state-changing requests must come from (CSRF), the `Secure` cookie flag when
+    /// `https`, and the base of links in e-mails. Unset: taken from each request's `Host`.
+    #[arg(long, env = "MIRANTE_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+
+    /// Reverse proxies (IP addresses, comma-separated) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed (source address in the audit log and throttling;
+    /// `Secure` cookies).
+    #[arg(long = "trusted-proxy", env = "MIRANTE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// A web session ends after this many minutes without a request.
+    #[arg(long, env = "MIRANTE_SESSION_IDLE_MINUTES", default_value_t = 480)]
+    pub session_idle_minutes: u64,
+
+    /// A web session ends this many hours after log-in, whatever the activity.
+    #[arg(long, env = "MIRANTE_SESSION_ABSOLUTE_HOURS", default_value_t = 168)]
+    pub session_absolute_hours: u64,
+
+    /// Outbound mail (password links): `log` (write to the log; development),
+    /// `dir:PATH` (one file per message), `smtp://user:pass@host[:587]` (STARTTLS),
+    /// `smtps://…[:465]` (TLS), or `smtp+plain://host[:25]` (no TLS; local relay only).
+    #[arg(long, env = "MIRANTE_MAIL", default_value = "log", value_parser = |v: &str| Ok::<_, String>(MailOption(v.to_owned())))]
+    pub mail: MailOption,
+
+    /// Sender address of outbound mail.
+    #[arg(long, env = "MIRANTE_MAIL_FROM", default_value = "Mirante <mirante@localhost>")]
+    pub mail_from: String,
 }
 
 /// `--durability` values.
@@ -103,11 +237,20 @@ pub enum ConfigError {
 impl ServeConfig {
     /// The database to open: `--database` when given, else `DATA_DIR/mirante.db`.
     pub fn database_location(&self) -> Result<DatabaseLocation, ConfigError> {
-        match &self.database {
-            None => Ok(DatabaseLocation::Sqlite(self.data_dir.join("mirante.db"))),
-            Some(url) => mirante_store_sqlite::path_from_url(url)
-                .map(DatabaseLocation::Sqlite)
-                .map_err(|_| ConfigError::UnsupportedDatabase(url.clone())),
+        database_location(&self.data_dir, self.database.as_deref())
+    }
+
+    /// The accounts configuration these options describe.
+    pub fn auth_config(&self) -> AuthConfig {
+        let minutes = |m: u64| i64::try_from(m.saturating_mul(60_000)).unwrap_or(i64::MAX);
+        AuthConfig {
+            sessions: mirante_auth::SessionPolicy {
+                idle_ms: minutes(self.session_idle_minutes.max(1)),
+                absolute_ms: minutes(self.session_absolute_hours.max(1).saturating_mul(60)),
+            },
+            public_url: self.public_url.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            ..AuthConfig::default()
         }
     }
 }
@@ -119,7 +262,9 @@ mod tests {
 
     fn serve(args: &[&str]) -> ServeConfig {
         let cli = Cli::try_parse_from(["mirante", "serve"].iter().chain(args)).unwrap();
-        let CliCommand::Serve(config) = cli.command;
+        let CliCommand::Serve(config) = cli.command else {
+            panic!("not serve")
+        };
         config
     }
 
@@ -165,5 +310,39 @@ mod tests {
         assert_eq!(Durability::from(config.durability), Durability::Normal);
         assert!(config.enable_command_api);
         assert!(Cli::try_parse_from(["mirante", "serve", "--durability", "fast"]).is_err());
+    }
+
+    #[test]
+    fn auth_options_parse() {
+        let config = serve(&[
+            "--public-url",
+            "https://mirante.example.com/",
+            "--trusted-proxy",
+            "10.0.0.1,10.0.0.2",
+            "--session-idle-minutes",
+            "30",
+            "--mail",
+            "smtp://user:secret@mail.example.com:587",
+        ]);
+        let auth = config.auth_config();
+        assert_eq!(auth.public_url.as_deref(), Some("https://mirante.example.com"));
+        assert_eq!(auth.trusted_proxies.len(), 2);
+        assert_eq!(auth.sessions.idle_ms, 30 * 60_000);
+        assert_eq!(auth.sessions.absolute_ms, 168 * 3_600_000);
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("secret"), "credentials are redacted: {debug}");
+        assert!(Cli::try_parse_from(["mirante", "serve", "--public-url", "ftp://x"]).is_err());
+        let cli = Cli::try_parse_from([
+            "mirante", "admin", "create", "--email", "a@x.com", "--name", "Ana", "--data-dir", "/tmp/d",
+        ])
+        .unwrap();
+        let CliCommand::Admin(AdminCommand::Create(create)) = cli.command else {
+            panic!("admin create")
+        };
+        assert_eq!(create.group, 1);
+        assert_eq!(
+            create.db.database_location().unwrap(),
+            DatabaseLocation::Sqlite("/tmp/d/mirante.db".into())
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! configuration, installs tracing and the metrics recorder, opens the store, binds the
 //! listener and calls [`run`].
 
+pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod http;
@@ -10,17 +11,21 @@ pub mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use mirante_store::EventStore;
+use mirante_store::accounts::AccountStore;
 use tokio::net::TcpListener;
 
+use crate::auth::mail::{LogMailer, Mailer};
+use crate::auth::{AuthConfig, AuthState};
 use crate::config::ServeConfig;
 use crate::engine::{Engine, EngineConfig, EngineError, SystemClock};
 use crate::http::{AppState, app};
 
-/// What [`run`] needs besides the store and the listener.
-#[derive(Debug, Clone, Default)]
+/// What [`run`] needs besides the stores and the listener.
+#[derive(Debug, Clone)]
 pub struct RunConfig {
     /// Engine tuning.
     pub engine: EngineConfig,
@@ -28,11 +33,31 @@ pub struct RunConfig {
     pub command_api: bool,
     /// The installed Prometheus recorder, rendered at `/metrics`.
     pub metrics: Option<PrometheusHandle>,
+    /// Sessions, throttling, public URL.
+    pub auth: AuthConfig,
+    /// Outbound mail (password links).
+    pub mailer: Arc<dyn Mailer>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            engine: EngineConfig::default(),
+            command_api: false,
+            metrics: None,
+            auth: AuthConfig::default(),
+            mailer: Arc::new(LogMailer),
+        }
+    }
 }
 
 impl RunConfig {
     /// The run configuration for `mirante serve` options.
-    pub fn from_serve(config: &ServeConfig, metrics: Option<PrometheusHandle>) -> Self {
+    pub fn from_serve(
+        config: &ServeConfig,
+        metrics: Option<PrometheusHandle>,
+        mailer: Arc<dyn Mailer>,
+    ) -> Self {
         let engine = EngineConfig {
             snapshot_every: config.snapshot_every,
             use_snapshots: !config.ignore_snapshots,
@@ -42,6 +67,8 @@ impl RunConfig {
             engine,
             command_api: config.enable_command_api,
             metrics,
+            auth: config.auth_config(),
+            mailer,
         }
     }
 }
@@ -58,11 +85,12 @@ pub enum RunError {
 }
 
 /// Runs the server until `shutdown` resolves: recovers the state from `store`, calls
-/// `on_ready` with the bound address, serves HTTP on `listener`; then stops accepting,
-/// lets open requests finish, drains the engine and closes the store.
+/// `on_ready` with the bound address, serves HTTP on `listener` (accounts in `accounts`);
+/// then stops accepting, lets open requests finish, drains the engine and closes the store.
 pub async fn run<S, R, F>(
     config: RunConfig,
     store: S,
+    accounts: Arc<dyn AccountStore>,
     listener: TcpListener,
     on_ready: R,
     shutdown: F,
@@ -77,14 +105,18 @@ where
         engine: engine.handle.clone(),
         metrics: config.metrics,
         command_api: config.command_api,
+        auth: AuthState::new(accounts, Arc::new(SystemClock), config.auth, config.mailer),
     };
     if config.command_api {
-        tracing::warn!("the development command API is enabled (no authentication)");
+        tracing::warn!("the development command API is enabled (full administrators only)");
     }
     on_ready(listener.local_addr()?);
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     tracing::info!("HTTP server stopped; draining the engine");
     let stopped = engine.handle.shutdown().await;
     if let Err(error) = engine.task.await {

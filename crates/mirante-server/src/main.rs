@@ -1,20 +1,79 @@
 //! The `mirante` binary: parse configuration, install tracing and the metrics recorder,
-//! open the store, bind the listener, and hand over to [`mirante_server::run`].
+//! open the store, bind the listener, and hand over to [`mirante_server::run`]; or manage
+//! administrator accounts (`mirante admin …`) on the same database.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use mirante_server::config::{Cli, CliCommand, DatabaseLocation, ServeConfig};
+use mirante_server::auth::{self, mail};
+use mirante_server::config::{AdminCommand, Cli, CliCommand, DatabaseArgs, DatabaseLocation, ServeConfig};
+use mirante_server::engine::{Clock, SystemClock};
 use mirante_server::{RunConfig, run, telemetry};
-use mirante_store_sqlite::SqliteStore;
+use mirante_store::Durability;
+use mirante_store_sqlite::{SqliteAccounts, SqliteStore};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         CliCommand::Serve(config) => serve(config),
+        CliCommand::Admin(command) => admin(command),
     }
+}
+
+/// `mirante admin create | reset-password`.
+fn admin(command: AdminCommand) -> anyhow::Result<()> {
+    let now = SystemClock.now().0;
+    match command {
+        AdminCommand::Create(args) => {
+            let accounts = open_accounts(&args.db)?;
+            let password = read_password(args.password_env.as_deref())?;
+            let id = auth::create_admin(&accounts, &args.email, &args.name, &password, args.group, now)
+                .context("creating the administrator")?;
+            println!("administrator {} created (account {id})", args.email.trim().to_lowercase());
+        }
+        AdminCommand::ResetPassword(args) => {
+            let accounts = open_accounts(&args.db)?;
+            let password = read_password(args.password_env.as_deref())?;
+            let id = auth::reset_password(&accounts, &args.email, &password, now)
+                .context("resetting the password")?;
+            println!("password of account {id} reset; its sessions were ended");
+        }
+    }
+    Ok(())
+}
+
+fn open_accounts(db: &DatabaseArgs) -> anyhow::Result<SqliteAccounts> {
+    let DatabaseLocation::Sqlite(path) = db.database_location()?;
+    create_parent(&path)?;
+    SqliteAccounts::open(&path, Durability::Full)
+        .with_context(|| format!("opening the accounts in {}", path.display()))
+}
+
+fn create_parent(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The password from `$VAR`, or the first line of standard input.
+fn read_password(env: Option<&str>) -> anyhow::Result<String> {
+    if let Some(var) = env {
+        return std::env::var(var).with_context(|| format!("reading the password from ${var}"));
+    }
+    if std::io::stdin().is_terminal() {
+        eprintln!("password (at least 10 characters; the input is echoed):");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 #[tokio::main]
@@ -27,20 +86,31 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let metrics = telemetry::install_recorder().context("installing the metrics recorder")?;
 
     let DatabaseLocation::Sqlite(path) = config.database_location()?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
+    create_parent(&path)?;
     let store = SqliteStore::open(&path, config.durability.into())
         .with_context(|| format!("opening the event store {}", path.display()))?;
     tracing::info!(path = %path.display(), durability = ?config.durability, "event store open");
+    let accounts = SqliteAccounts::open(&path, config.durability.into())
+        .with_context(|| format!("opening the accounts in {}", path.display()))?;
+    if !auth::has_admin(&accounts).context("reading the accounts")? {
+        println!(
+            "No administrator exists yet. Create the first one (password on standard input):\n  \
+             mirante admin create --email you@example.com --name \"Your Name\" --database sqlite://{}",
+            path.display()
+        );
+    }
+    let mailer = mail::from_option(&config.mail.0, &config.mail_from)
+        .map_err(anyhow::Error::msg)
+        .context("setting up --mail")?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let on_ready = |addr| println!("mirante listening on http://{addr}");
     run(
-        RunConfig::from_serve(&config, Some(metrics)),
+        RunConfig::from_serve(&config, Some(metrics), mailer),
         store,
+        Arc::new(accounts),
         listener,
         on_ready,
         shutdown_signal(),

@@ -2,14 +2,19 @@
 //! the shape and language of errors.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::OnceLock;
+mod common;
+
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
 use mirante_server::engine::{Engine, EngineConfig, SystemClock};
+use mirante_server::auth::mail::MemoryMailer;
+use mirante_server::auth::{AuthConfig, AuthState};
 use mirante_server::http::{AppState, ErrorBody, app};
+use mirante_store::accounts::{AccountKind, AccountStore, MemoryAccounts, contract};
 use mirante_server::telemetry;
 use mirante_store::memory::MemoryStore;
 use mirante_store_sqlite::{Durability, SqliteStore};
@@ -24,16 +29,50 @@ fn recorder() -> PrometheusHandle {
         .clone()
 }
 
+/// The session cookie of a full administrator, shared by the requests of these tests.
+static COOKIE: OnceLock<String> = OnceLock::new();
+
 async fn server(command_api: bool) -> (Router, Engine) {
     let engine = Engine::start(MemoryStore::new(), SystemClock, EngineConfig::default())
         .await
         .unwrap();
+    let (router, _) = router_for(&engine, command_api).await;
+    (router, engine)
+}
+
+/// The app over `engine` with a full administrator whose session is [`COOKIE`].
+async fn router_for(engine: &Engine, command_api: bool) -> (Router, AppState) {
+    let accounts = Arc::new(MemoryAccounts::new());
     let state = AppState {
         engine: engine.handle.clone(),
         metrics: Some(recorder()),
         command_api,
+        auth: AuthState::new(
+            accounts.clone(),
+            Arc::new(SystemClock),
+            AuthConfig::default(),
+            Arc::new(MemoryMailer::default()),
+        ),
     };
-    (app(state), engine)
+    let admin = accounts
+        .insert_account(&contract::account("root@example.com", AccountKind::Admin { group: 1 }))
+        .unwrap();
+    let cookie = state.auth.open_session(admin, None).await.unwrap();
+    // Every test's store gets its own session; the secret is what the requests carry.
+    accounts
+        .delete_session(&mirante_server::auth::secret::fingerprint(&cookie))
+        .unwrap();
+    let shared = COOKIE.get_or_init(|| cookie.clone());
+    accounts
+        .insert_session(&mirante_store::accounts::WebSession {
+            id_hash: mirante_server::auth::secret::fingerprint(shared),
+            account: admin,
+            created_ms: mirante_server::engine::Clock::now(&SystemClock).0,
+            last_seen_ms: mirante_server::engine::Clock::now(&SystemClock).0,
+            addr: None,
+        })
+        .unwrap();
+    (app(state.clone()), state)
 }
 
 async fn call(router: &Router, request: Request<Body>) -> (StatusCode, String) {
@@ -45,13 +84,22 @@ async fn call(router: &Router, request: Request<Body>) -> (StatusCode, String) {
     (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
+/// A GET carrying the administrator's session (ignored by public routes).
 fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).unwrap()
+    let mut request = Request::get(uri);
+    if let Some(cookie) = COOKIE.get() {
+        request = request.header(header::COOKIE, format!("mirante_session={cookie}"));
+    }
+    request.body(Body::empty()).unwrap()
 }
 
 fn post_command(body: Value, lang: Option<&str>) -> Request<Body> {
-    let mut request =
-        Request::post("/api/v1/commands").header(header::CONTENT_TYPE, "application/json");
+    let cookie = COOKIE.get().expect("a server was built first");
+    let mut request = Request::post("/api/v1/commands")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::HOST, common::HOST)
+        .header(header::ORIGIN, common::ORIGIN)
+        .header(header::COOKIE, format!("mirante_session={cookie}"));
     if let Some(lang) = lang {
         request = request.header(header::ACCEPT_LANGUAGE, lang);
     }
@@ -78,11 +126,7 @@ async fn metrics_export_every_mirante_metric() {
     let engine = Engine::start(store, SystemClock, EngineConfig::default())
         .await
         .unwrap();
-    let router = app(AppState {
-        engine: engine.handle.clone(),
-        metrics: Some(recorder()),
-        command_api: true,
-    });
+    let (router, _) = router_for(&engine, true).await;
     let (status, _) = call(
         &router,
         post_command(json!({"type": "create_team", "name": "Vendas"}), None),
@@ -193,8 +237,12 @@ async fn errors_are_json_with_a_stable_code_in_the_callers_language() {
         "{status} {body}"
     );
 
+    let cookie = COOKIE.get().unwrap();
     let bad = Request::post("/api/v1/commands")
         .header(header::CONTENT_TYPE, "application/json")
+        .header(header::HOST, common::HOST)
+        .header(header::ORIGIN, common::ORIGIN)
+        .header(header::COOKIE, format!("mirante_session={cookie}"))
         .header(header::ACCEPT_LANGUAGE, "en")
         .body(Body::from(r#"{"type": "no_such_command"}"#))
         .unwrap();

@@ -31,8 +31,11 @@ pub use mirante_store::Durability;
 use mirante_store::{EventStore, Seq, Snapshot, StoreError, StoredEvent};
 use tokio::sync::oneshot;
 
+mod accounts;
 mod read;
 mod schema;
+
+pub use accounts::SqliteAccounts;
 mod writer;
 
 use read::Readers;

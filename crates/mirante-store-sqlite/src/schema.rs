@@ -19,6 +19,39 @@ const MIGRATIONS: &[&str] = &[
     // 1: the event log (the rowid is the global sequence) and the snapshots.
     "CREATE TABLE events (seq INTEGER PRIMARY KEY, payload BLOB NOT NULL);
      CREATE TABLE snapshots (seq INTEGER PRIMARY KEY, payload BLOB NOT NULL);",
+    // 2: accounts (issue 3): user groups with the default "Administrador", logins, web
+    // sessions, API tokens, password-reset tokens and the append-only audit log.
+    "CREATE TABLE user_groups (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, full INTEGER NOT NULL,
+        permissions TEXT NOT NULL, teams TEXT);
+     INSERT INTO user_groups (id, name, full, permissions, teams)
+        VALUES (1, 'Administrador', 1, '', NULL);
+     CREATE TABLE accounts (
+        id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+        nickname TEXT, group_id INTEGER REFERENCES user_groups(id), agent_id INTEGER UNIQUE,
+        password_hash TEXT, disabled INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,
+        CHECK ((group_id IS NULL) <> (agent_id IS NULL)));
+     CREATE TABLE web_sessions (
+        id_hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, addr TEXT);
+     CREATE INDEX web_sessions_account ON web_sessions(account_id);
+     CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE,
+        creator INTEGER NOT NULL, permissions TEXT NOT NULL, teams TEXT,
+        created_ms INTEGER NOT NULL, last_used_ms INTEGER, revoked_ms INTEGER);
+     CREATE TABLE reset_tokens (
+        hash TEXT PRIMARY KEY, account_id INTEGER NOT NULL,
+        created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);
+     CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, actor TEXT NOT NULL,
+        action TEXT NOT NULL, target TEXT NOT NULL, outcome TEXT NOT NULL, addr TEXT,
+        team INTEGER, detail TEXT);
+     CREATE INDEX audit_log_at ON audit_log(at_ms);
+     CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 ];
 
 /// How long a connection waits for a lock held by another connection before failing.
@@ -55,6 +88,13 @@ pub(crate) fn open_writer(path: &Path, durability: Durability) -> Result<Connect
         other => other,
     })?;
     Ok(conn)
+}
+
+/// Opens a read-write connection for the accounts (separate from the event writer's, with
+/// the same `busy_timeout`), migrating the schema if this is the first opener.
+pub(crate) fn open_accounts(path: &Path, durability: Durability) -> Result<Connection, StoreError> {
+    // The writer's setup is exactly what the accounts connection needs too.
+    open_writer(path, durability)
 }
 
 /// Opens a read-only connection on a database the writer has already set up.

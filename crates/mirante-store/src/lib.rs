@@ -17,6 +17,7 @@
 
 use std::future::Future;
 
+pub mod accounts;
 pub mod contract;
 pub mod memory;
 

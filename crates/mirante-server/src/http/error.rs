@@ -1,20 +1,29 @@
 //! API errors: one type, a registry of stable codes mapped to HTTP statuses, a JSON body
 //! `{code, message}` in the caller's language (pt-BR by default, English for `en*`).
 //! Internal details are logged, never sent.
+//!
+//! Handlers just return `Result<_, ApiError>`: the answer is rendered in pt-BR and carries
+//! its English rendering as an extension; the [`localize`] middleware swaps it in when the
+//! request's `Accept-Language` asks for English.
 
 use axum::Json;
+use axum::body::Body;
+use axum::extract::Request;
 use axum::extract::rejection::JsonRejection;
-use axum::http::header::ACCEPT_LANGUAGE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::{ACCEPT_LANGUAGE, CONTENT_LENGTH, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use mirante_auth::AuthError;
 use mirante_core::{DomainError, Lang};
 use mirante_store::StoreError;
+use mirante_store::accounts::AccountError;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::EngineError;
 
 /// The JSON body of every error answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable machine code, e.g. `agent_not_online`.
     pub code: String,
@@ -37,6 +46,25 @@ pub enum ApiError {
     BadRequest(String),
     /// No such route.
     NotFound,
+    /// The access rules refused the request (401, 403, 404, 409, 413, 422, 429).
+    Auth(AuthError),
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        ApiError::Auth(error)
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::EmailTaken => ApiError::Auth(AuthError::EmailTaken),
+            AccountError::AgentTaken => ApiError::Internal("agent link conflict".into()),
+            AccountError::NotFound => ApiError::Auth(AuthError::NotFound),
+            AccountError::Store(e) => ApiError::Store(e),
+        }
+    }
 }
 
 impl From<EngineError> for ApiError {
@@ -50,8 +78,14 @@ impl From<EngineError> for ApiError {
     }
 }
 
+/// The body size limit of the API (JSON bodies), in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::Auth(AuthError::BodyTooLarge(MAX_BODY_BYTES));
+        }
         ApiError::BadRequest(rejection.body_text())
     }
 }
@@ -72,6 +106,7 @@ impl ApiError {
             }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Auth(e) => auth_status(e),
         }
     }
 
@@ -83,6 +118,7 @@ impl ApiError {
             ApiError::Store(_) | ApiError::Unavailable => "service_unavailable",
             ApiError::BadRequest(_) => "invalid_request",
             ApiError::NotFound => "not_found",
+            ApiError::Auth(e) => e.code(),
         }
     }
 
@@ -90,6 +126,7 @@ impl ApiError {
     pub fn body(&self, lang: Lang) -> ErrorBody {
         let message = match (self, lang) {
             (ApiError::Domain(e), lang) => e.message(lang),
+            (ApiError::Auth(e), lang) => e.message(lang),
             (ApiError::Store(StoreError::Corrupt(_)) | ApiError::Internal(_), Lang::PtBr) => {
                 "Erro interno; o problema foi registrado.".to_owned()
             }
@@ -121,17 +158,72 @@ impl ApiError {
             }
             ApiError::Internal(detail) => tracing::error!(%detail, "request failed"),
             ApiError::Unavailable => tracing::warn!("request refused: engine unavailable"),
-            ApiError::Domain(_) | ApiError::BadRequest(_) | ApiError::NotFound => {}
+            ApiError::Domain(_)
+            | ApiError::BadRequest(_)
+            | ApiError::NotFound
+            | ApiError::Auth(_) => {}
         }
-        (self.status(), Json(self.body(lang))).into_response()
+        let mut response = (self.status(), Json(self.body(lang))).into_response();
+        if let ApiError::Auth(AuthError::TooManyAttempts(seconds)) = &self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(*seconds));
+        }
+        response
     }
 }
 
-/// Without the request's headers at hand: pt-BR. Handlers that can should use
-/// [`ApiError::into_response_in`] with [`lang_from_headers`].
+/// The status of each access-rule refusal.
+fn auth_status(error: &AuthError) -> StatusCode {
+    match error {
+        AuthError::Unauthenticated | AuthError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+        AuthError::Forbidden | AuthError::CsrfOrigin => StatusCode::FORBIDDEN,
+        AuthError::NotFound => StatusCode::NOT_FOUND,
+        AuthError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+        AuthError::EmailTaken | AuthError::AgentAlreadyLinked(_) | AuthError::LastFullAdmin => {
+            StatusCode::CONFLICT
+        }
+        AuthError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        AuthError::InvalidResetToken => StatusCode::BAD_REQUEST,
+        AuthError::InvalidEmail
+        | AuthError::EmptyField(_)
+        | AuthError::MissingField(_)
+        | AuthError::FieldTooLong { .. }
+        | AuthError::WeakPassword(_)
+        | AuthError::UnknownPermission(_)
+        | AuthError::UnknownTeam(_)
+        | AuthError::UnknownAgent(_)
+        | AuthError::UnknownGroup => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+/// The English rendering of an error answer, carried until [`localize`] decides.
+#[derive(Debug, Clone)]
+struct English(ErrorBody);
+
+/// Renders in pt-BR, keeping the English body for [`localize`].
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        self.into_response_in(Lang::PtBr)
+        let english = self.body(Lang::En);
+        let mut response = self.into_response_in(Lang::PtBr);
+        response.extensions_mut().insert(English(english));
+        response
+    }
+}
+
+/// Middleware: error answers in English when the request's `Accept-Language` asks for it.
+pub async fn localize(request: Request, next: Next) -> Response {
+    let lang = lang_from_headers(request.headers());
+    let mut response = next.run(request).await;
+    let english = response.extensions_mut().remove::<English>();
+    match (lang, english) {
+        (Lang::En, Some(English(body))) => {
+            let (mut parts, _) = response.into_parts();
+            parts.headers.remove(CONTENT_LENGTH);
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        _ => response,
     }
 }
 

@@ -1,16 +1,34 @@
 //! The HTTP edge: one [`app`] factory assembling a router per resource. Handlers are thin:
-//! they translate wire shapes to engine calls and errors to [`ApiError`].
+//! they authenticate through the [`extract::Auth`] extractor, check their permission with
+//! `principal.require(…)`, filter or refuse by `principal.scope`, translate wire shapes to
+//! engine or account-store calls, and errors to [`ApiError`].
+//!
+//! Every API route is declared with `utoipa` (`#[utoipa::path]` + `routes!`), so the
+//! OpenAPI document at `GET /api/openapi.json` lists them all (Swagger UI at `/api/docs`);
+//! the authorization-matrix test enumerates that document. Only `/healthz`, `/metrics` and
+//! the documentation itself live outside it.
 
+mod audit;
+mod auth;
 mod commands;
 mod error;
+pub mod extract;
 mod system;
+mod tokens;
+mod users;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use metrics_exporter_prometheus::PrometheusHandle;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::{AuthState, SESSION_COOKIE};
 use crate::engine::EngineHandle;
 
-pub use error::{ApiError, ErrorBody, lang_from_headers};
+pub use error::{ApiError, ErrorBody, MAX_BODY_BYTES, lang_from_headers, localize};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -21,16 +39,63 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// The development command API (`POST /api/v1/commands`, `GET /api/v1/debug/state`).
     pub command_api: bool,
+    /// Accounts, sessions, audit.
+    pub auth: AuthState,
+}
+
+/// The OpenAPI document's frame: title, security schemes.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Mirante API", description = "Omnichannel contact-center server. Errors are `{code, message}` (pt-BR by default, English with `Accept-Language: en`)."),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Log-in, sessions, password reset"),
+        (name = "users", description = "Logins and user groups (`users.manage`)"),
+        (name = "tokens", description = "API tokens (`users.manage`)"),
+        (name = "audit", description = "Audit log (`audit.view`)"),
+        (name = "development", description = "Development switch `--enable-command-api` (full administrators only)"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
+        );
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document.
+pub fn api(command_api: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(tokens::router())
+        .merge(audit::router());
+    if command_api {
+        router = router.merge(commands::router());
+    }
+    router.split_for_parts()
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    let mut router = Router::new().merge(system::router());
-    if state.command_api {
-        router = router.merge(commands::router());
-    }
-    router
+    let (api, doc) = api(state.command_api);
+    Router::new()
+        .merge(system::router())
+        .merge(api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn(localize))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

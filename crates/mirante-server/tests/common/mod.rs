@@ -138,3 +138,200 @@ pub async fn traffic(engine: &EngineHandle, center: &Center, customers: usize) {
         }
     }
 }
+
+// ---- accounts and HTTP harness ------------------------------------------------------------
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use mirante_core::Timestamp;
+use mirante_server::auth::mail::MemoryMailer;
+use mirante_server::auth::{AuthConfig, AuthState};
+use mirante_server::engine::{Engine, EngineConfig, ManualClock};
+use mirante_server::http::{AppState, app};
+use mirante_store::accounts::{Account, AccountKind, AccountStore, GroupRecord, MemoryAccounts};
+use mirante_store::memory::MemoryStore;
+use tower::ServiceExt;
+
+/// The host the in-process requests are addressed to, and its origin.
+pub const HOST: &str = "mirante.test";
+pub const ORIGIN: &str = "http://mirante.test";
+/// The password of every account made by [`TestApp::account`].
+pub const PASSWORD: &str = "correct horse battery";
+/// Where the manual clock starts (2026-11-23T12:00:00Z).
+pub const T0: i64 = 1_795_435_200_000;
+
+/// An Argon2id hash of [`PASSWORD`], computed once per test binary.
+pub fn password_hash() -> String {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| mirante_server::auth::secret::hash_password(PASSWORD).unwrap())
+        .clone()
+}
+
+/// The server in-process: engine on a memory store, accounts in memory (or given), a
+/// manual clock, mail kept in memory.
+pub struct TestApp {
+    pub router: Router,
+    pub engine: Engine,
+    pub accounts: Arc<dyn AccountStore>,
+    pub clock: ManualClock,
+    pub mailer: MemoryMailer,
+    pub state: AppState,
+}
+
+impl TestApp {
+    pub async fn new(command_api: bool) -> TestApp {
+        Self::with(AuthConfig::default(), command_api, Arc::new(MemoryAccounts::new())).await
+    }
+
+    pub async fn with(
+        config: AuthConfig,
+        command_api: bool,
+        accounts: Arc<dyn AccountStore>,
+    ) -> TestApp {
+        let clock = ManualClock::at(Timestamp(T0));
+        let engine = Engine::start(MemoryStore::new(), clock.clone(), EngineConfig::default())
+            .await
+            .unwrap();
+        let mailer = MemoryMailer::default();
+        let state = AppState {
+            engine: engine.handle.clone(),
+            metrics: None,
+            command_api,
+            auth: AuthState::new(
+                Arc::clone(&accounts),
+                Arc::new(clock.clone()),
+                config,
+                Arc::new(mailer.clone()),
+            ),
+        };
+        TestApp {
+            router: app(state.clone()),
+            engine,
+            accounts,
+            clock,
+            mailer,
+            state,
+        }
+    }
+
+    /// A user group straight in the store.
+    pub fn group(&self, name: &str, full: bool, permissions: &[&str], teams: Option<&[TeamId]>) -> u64 {
+        self.accounts
+            .insert_group(&GroupRecord {
+                id: 0,
+                name: name.into(),
+                full,
+                permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+                teams: teams.map(|t| t.iter().map(|t| t.0).collect()),
+            })
+            .unwrap()
+    }
+
+    /// An account with [`PASSWORD`], straight in the store.
+    pub fn account(&self, email: &str, kind: AccountKind) -> u64 {
+        self.accounts
+            .insert_account(&Account {
+                id: 0,
+                email: email.into(),
+                name: email.split('@').next().unwrap().into(),
+                nickname: None,
+                kind,
+                password_hash: Some(password_hash()),
+                disabled: false,
+                created_ms: T0,
+                updated_ms: T0,
+            })
+            .unwrap()
+    }
+
+    /// A session cookie value for `account` (as if it had logged in).
+    pub async fn session(&self, account: u64) -> String {
+        self.state
+            .auth
+            .open_session(account, Some("127.0.0.1".into()))
+            .await
+            .unwrap()
+    }
+
+    /// A full administrator (default group) with a session.
+    pub async fn full_admin(&self, email: &str) -> (u64, String) {
+        let id = self.account(email, AccountKind::Admin { group: 1 });
+        (id, self.session(id).await)
+    }
+
+    pub async fn call(&self, request: Request<Body>) -> Answer {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+    pub fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_owned()
+    }
+    /// The session cookie value set by the answer.
+    pub fn cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("mirante_session="))
+            .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone)]
+pub enum Cred {
+    None,
+    Cookie(String),
+    Bearer(String),
+}
+
+/// A request to the in-process app: `Host` set, `Origin` set for cookie requests.
+pub fn req(method: &str, uri: &str, cred: &Cred, body: Option<Value>) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, HOST);
+    match cred {
+        Cred::None => {}
+        Cred::Cookie(c) => {
+            builder = builder
+                .header(header::COOKIE, format!("mirante_session={c}"))
+                .header(header::ORIGIN, ORIGIN);
+        }
+        Cred::Bearer(t) => builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}")),
+    }
+    match body {
+        Some(body) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+        None => builder.body(Body::empty()).unwrap(),
+    }
+}
