@@ -6,7 +6,7 @@
 //!
 //! | what | distribution | value |
 //! |---|---|---|
-//! | arrivals per channel | Poisson, rate × daily curve (thinning) | peaks of 240/h (WhatsApp), 70/h (Telegram), 110/h (web chat) at 10h; night ≈ 3–6 % of the peak |
+//! | arrivals per channel | Poisson, rate × daily curve (thinning) | peaks of 300/h (WhatsApp), 90/h (Telegram), 130/h (web chat) at 10h; night ≈ 3–6 % of the peak |
 //! | think time at a bot prompt | lognormal | median 12 s, σ 0.6 |
 //! | silent at a bot prompt | Bernoulli | 4 % (the bot times out after 3 min) |
 //! | invalid answer | Bernoulli | 8 % per answer |
@@ -42,7 +42,12 @@ const MIN: i64 = 60_000;
 
 /// One agent of the roster: name, teams, capacity, shift (start h, start min, end h, end min,
 /// local time).
-type Roster = (&'static str, &'static [&'static str], u32, (u32, u32, u32, u32));
+type Roster = (
+    &'static str,
+    &'static [&'static str],
+    u32,
+    (u32, u32, u32, u32),
+);
 
 /// The 30 agents.
 const AGENTS: &[Roster] = &[
@@ -58,18 +63,18 @@ const AGENTS: &[Roster] = &[
         (10, 0, 19, 0),
     ),
     ("Gisele Barros", &["Financeiro"], 2, (13, 0, 19, 0)),
-    ("Henrique Moura", &["Suporte"], 3, (7, 0, 16, 0)),
-    ("Isabela Cunha", &["Suporte"], 3, (8, 0, 17, 0)),
-    ("Jorge Batista", &["Suporte"], 3, (8, 0, 17, 0)),
-    ("Karina Lopes", &["Suporte"], 3, (9, 0, 18, 0)),
-    ("Leandro Dias", &["Suporte"], 3, (9, 0, 18, 0)),
-    ("Mônica Teixeira", &["Suporte"], 3, (10, 0, 19, 0)),
-    ("Nelson Araújo", &["Suporte"], 3, (12, 0, 21, 0)),
+    ("Henrique Moura", &["Suporte"], 2, (7, 0, 16, 0)),
+    ("Isabela Cunha", &["Suporte"], 2, (8, 0, 17, 0)),
+    ("Jorge Batista", &["Suporte"], 2, (8, 0, 17, 0)),
+    ("Karina Lopes", &["Suporte"], 2, (9, 0, 18, 0)),
+    ("Leandro Dias", &["Suporte"], 2, (9, 0, 18, 0)),
+    ("Mônica Teixeira", &["Suporte"], 2, (10, 0, 19, 0)),
+    ("Nelson Araújo", &["Suporte"], 2, (12, 0, 21, 0)),
     ("Otávio Ramos", &["Suporte", "Vendas"], 3, (13, 0, 22, 0)),
-    ("Priscila Gomes", &["Suporte"], 3, (14, 0, 22, 0)),
-    ("Rafaela Castro", &["Suporte"], 3, (0, 0, 8, 0)),
+    ("Priscila Gomes", &["Suporte"], 2, (14, 0, 22, 0)),
+    ("Rafaela Castro", &["Suporte"], 2, (0, 0, 8, 0)),
     ("Samuel Pinto", &["Suporte"], 2, (22, 0, 6, 0)),
-    ("Tatiane Freitas", &["Suporte"], 3, (6, 0, 12, 0)),
+    ("Tatiane Freitas", &["Suporte"], 2, (6, 0, 12, 0)),
     (
         "Ubirajara Santos",
         &["Suporte", "Financeiro"],
@@ -83,7 +88,7 @@ const AGENTS: &[Roster] = &[
     ("Aline Cardoso", &["Vendas", "Suporte"], 3, (9, 0, 15, 0)),
     ("Caio Azevedo", &["Vendas"], 4, (13, 0, 22, 0)),
     ("Débora Melo", &["Vendas"], 3, (8, 0, 14, 0)),
-    ("Everton Soares", &["Suporte"], 3, (15, 0, 23, 0)),
+    ("Everton Soares", &["Suporte"], 2, (15, 0, 23, 0)),
     ("Flávia Correia", &["Financeiro"], 3, (14, 0, 22, 0)),
     ("Gustavo Monteiro", &["Suporte", "Vendas"], 3, (18, 0, 0, 0)),
 ];
@@ -148,7 +153,7 @@ pub fn demo(start: Timestamp) -> Scenario {
             name: "WhatsApp Business".into(),
             flow: whatsapp_flow(fin, sup, ven),
             arrivals: Arrivals {
-                peak_per_hour: 240.0,
+                peak_per_hour: 300.0,
                 curve: curve.clone(),
             },
         },
@@ -157,7 +162,7 @@ pub fn demo(start: Timestamp) -> Scenario {
             name: "Telegram".into(),
             flow: telegram_flow(fin, sup, ven),
             arrivals: Arrivals {
-                peak_per_hour: 70.0,
+                peak_per_hour: 90.0,
                 curve: curve.clone(),
             },
         },
@@ -166,7 +171,7 @@ pub fn demo(start: Timestamp) -> Scenario {
             name: "Webchat".into(),
             flow: webchat_flow(fin, sup, ven),
             arrivals: Arrivals {
-                peak_per_hour: 110.0,
+                peak_per_hour: 130.0,
                 curve,
             },
         },
