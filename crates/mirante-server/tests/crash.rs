@@ -3,78 +3,17 @@
 //! are in the log at the sequence numbers the server announced, and in the state.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mirante_core::Event;
 use mirante_store::EventStore;
+use common::Server;
 use mirante_store_sqlite::{Durability, SqliteStore};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-
-/// A running `mirante serve`, killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    /// Starts the binary on a free port and waits for its "listening" line.
-    fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mirante"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--durability",
-                "normal",
-                "--enable-command-api",
-            ])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("MIRANTE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines
-                .next()
-                .expect("mirante exited before listening")
-                .unwrap();
-            if let Some(url) = line.strip_prefix("mirante listening on ") {
-                break url.trim().to_owned();
-            }
-        };
-        Server { child, base }
-    }
-
-    fn kill_9(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One acknowledged command: what was asked and what the server answered.
 #[derive(Debug)]
@@ -90,8 +29,10 @@ async fn kill_9_during_writes_loses_no_acknowledged_command() {
     const KILL_AFTER: usize = 400;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path());
+    common::admin_create(dir.path(), "root@example.com");
+    let mut server = Server::start(dir.path(), &["--enable-command-api"]);
     let http = reqwest::Client::new();
+    let cookie = server.login(&http, "root@example.com").await;
     let stop = Arc::new(AtomicBool::new(false));
     let (acks_tx, mut acks) = mpsc::unbounded_channel();
 
@@ -103,6 +44,7 @@ async fn kill_9_during_writes_loses_no_acknowledged_command() {
             Arc::clone(&stop),
             acks_tx.clone(),
         );
+        let (cookie, origin) = (cookie.clone(), server.base.clone());
         clients.push(tokio::spawn(async move {
             for i in 0.. {
                 if stop.load(Ordering::SeqCst) {
@@ -114,7 +56,12 @@ async fn kill_9_during_writes_loses_no_acknowledged_command() {
                 } else {
                     json!({"type": "create_agent", "name": name, "email": format!("{name}@example.com")})
                 };
-                let Ok(response) = http.post(&url).json(&command).send().await else { return };
+                let request = http
+                    .post(&url)
+                    .header("cookie", format!("mirante_session={cookie}"))
+                    .header("origin", &origin)
+                    .json(&command);
+                let Ok(response) = request.send().await else { return };
                 if !response.status().is_success() {
                     return;
                 }
@@ -148,7 +95,8 @@ async fn kill_9_during_writes_loses_no_acknowledged_command() {
     let max_seq = acked.iter().map(|a| a.seq).max().unwrap();
 
     // Restart on the same data: everything acknowledged is in the state.
-    let mut server = Server::start(dir.path());
+    let mut server = Server::start(dir.path(), &["--enable-command-api"]);
+    let cookie = server.login(&http, "root@example.com").await;
     let health: Value = http
         .get(format!("{}/healthz", server.base))
         .send()
@@ -163,6 +111,7 @@ async fn kill_9_during_writes_loses_no_acknowledged_command() {
     );
     let state = http
         .get(format!("{}/api/v1/debug/state", server.base))
+        .header("cookie", format!("mirante_session={cookie}"))
         .send()
         .await
         .unwrap()

@@ -335,3 +335,109 @@ pub fn req(method: &str, uri: &str, cred: &Cred, body: Option<Value>) -> Request
         None => builder.body(Body::empty()).unwrap(),
     }
 }
+
+// ---- the real binary ----------------------------------------------------------------------
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command as Process, Stdio};
+
+/// `mirante admin create` on `data_dir` with [`PASSWORD`] on standard input.
+pub fn admin_create(data_dir: &Path, email: &str) -> std::process::Output {
+    let mut child = Process::new(env!("CARGO_BIN_EXE_mirante"))
+        .args(["admin", "create", "--email", email, "--name", "Root"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "admin create: {}", String::from_utf8_lossy(&output.stderr));
+    output
+}
+
+/// A running `mirante serve`, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    /// What it printed before "listening".
+    pub printed: Vec<String>,
+}
+
+impl Server {
+    /// Starts the binary on a free port and waits for its "listening" line.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        let mut child = Process::new(env!("CARGO_BIN_EXE_mirante"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--durability", "normal"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("MIRANTE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let mut printed = Vec::new();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("mirante exited before listening")
+                .unwrap();
+            if let Some(url) = line.strip_prefix("mirante listening on ") {
+                break url.trim().to_owned();
+            }
+            printed.push(line);
+        };
+        Server {
+            child,
+            base,
+            printed,
+        }
+    }
+
+    /// Logs in with [`PASSWORD`]; the session cookie's value.
+    pub async fn login(&self, http: &reqwest::Client, email: &str) -> String {
+        let response = http
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "log-in of {email}");
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("mirante_session="))
+            .map(|v| v.split(';').next().unwrap().to_owned())
+            .unwrap()
+    }
+
+    pub fn kill_9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Process::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
