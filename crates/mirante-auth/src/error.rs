@@ -104,17 +104,27 @@ impl AuthError {
     pub fn message(&self, lang: Lang) -> String {
         let pt = matches!(lang, Lang::PtBr);
         match self {
-            AuthError::Unauthenticated if pt => "Autenticação necessária: entre com seu e-mail e senha.".into(),
-            AuthError::Unauthenticated => "Authentication required: log in with your e-mail and password.".into(),
+            AuthError::Unauthenticated if pt => {
+                "Autenticação necessária: entre com seu e-mail e senha.".into()
+            }
+            AuthError::Unauthenticated => {
+                "Authentication required: log in with your e-mail and password.".into()
+            }
             AuthError::InvalidCredentials if pt => "E-mail ou senha incorretos.".into(),
             AuthError::InvalidCredentials => "Wrong e-mail or password.".into(),
             AuthError::Forbidden if pt => "Você não tem permissão para esta ação.".into(),
             AuthError::Forbidden => "You do not have permission for this action.".into(),
-            AuthError::CsrfOrigin if pt => "Requisição recusada: origem ausente ou diferente da do servidor.".into(),
-            AuthError::CsrfOrigin => "Request refused: missing Origin, or not the server's own.".into(),
+            AuthError::CsrfOrigin if pt => {
+                "Requisição recusada: origem ausente ou diferente da do servidor.".into()
+            }
+            AuthError::CsrfOrigin => {
+                "Request refused: missing Origin, or not the server's own.".into()
+            }
             AuthError::NotFound if pt => "Recurso não encontrado.".into(),
             AuthError::NotFound => "Resource not found.".into(),
-            AuthError::TooManyAttempts(s) if pt => format!("Muitas tentativas; tente de novo em {s} s."),
+            AuthError::TooManyAttempts(s) if pt => {
+                format!("Muitas tentativas; tente de novo em {s} s.")
+            }
             AuthError::TooManyAttempts(s) => format!("Too many attempts; try again in {s} s."),
             AuthError::InvalidEmail if pt => "E-mail inválido.".into(),
             AuthError::InvalidEmail => "Invalid e-mail address.".into(),
@@ -128,8 +138,12 @@ impl AuthError {
             AuthError::FieldTooLong { field, max } => {
                 format!("The field `{field}` is longer than {max} characters.")
             }
-            AuthError::WeakPassword(min) if pt => format!("A senha deve ter pelo menos {min} caracteres."),
-            AuthError::WeakPassword(min) => format!("The password must have at least {min} characters."),
+            AuthError::WeakPassword(min) if pt => {
+                format!("A senha deve ter pelo menos {min} caracteres.")
+            }
+            AuthError::WeakPassword(min) => {
+                format!("The password must have at least {min} characters.")
+            }
             AuthError::UnknownPermission(p) if pt => format!("Permissão desconhecida: `{p}`."),
             AuthError::UnknownPermission(p) => format!("Unknown permission: `{p}`."),
             AuthError::UnknownTeam(t) if pt => format!("Equipe {t} não encontrada."),
@@ -148,9 +162,15 @@ impl AuthError {
             AuthError::LastFullAdmin => {
                 "At least one enabled administrator with full permission must remain.".into()
             }
-            AuthError::InvalidResetToken if pt => "Link de redefinição inválido, já usado ou expirado.".into(),
-            AuthError::InvalidResetToken => "Reset link is invalid, already used or expired.".into(),
-            AuthError::BodyTooLarge(max) if pt => format!("Corpo da requisição maior que {max} bytes."),
+            AuthError::InvalidResetToken if pt => {
+                "Link de redefinição inválido, já usado ou expirado.".into()
+            }
+            AuthError::InvalidResetToken => {
+                "Reset link is invalid, already used or expired.".into()
+            }
+            AuthError::BodyTooLarge(max) if pt => {
+                format!("Corpo da requisição maior que {max} bytes.")
+            }
             AuthError::BodyTooLarge(max) => format!("Request body larger than {max} bytes."),
         }
     }
@@ -172,7 +192,10 @@ mod tests {
             AuthError::InvalidEmail,
             AuthError::EmptyField("name"),
             AuthError::MissingField("group"),
-            AuthError::FieldTooLong { field: "name", max: 200 },
+            AuthError::FieldTooLong {
+                field: "name",
+                max: 200,
+            },
             AuthError::WeakPassword(10),
             AuthError::UnknownPermission("x".into()),
             AuthError::UnknownTeam(TeamId(1)),

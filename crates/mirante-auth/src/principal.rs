@@ -87,7 +87,11 @@ impl Principal {
     }
 
     /// An agent's login: no administrator permission; sees its own teams.
-    pub fn agent(account: AccountId, agent: AgentId, teams: BTreeSet<mirante_core::TeamId>) -> Principal {
+    pub fn agent(
+        account: AccountId,
+        agent: AgentId,
+        teams: BTreeSet<mirante_core::TeamId>,
+    ) -> Principal {
         Principal {
             account,
             kind: PrincipalKind::Agent { agent },
@@ -191,9 +195,15 @@ mod tests {
         let full = Principal::admin(AccountId(1), &group(true, &[], None));
         assert!(full.require(Permission::AuditView).is_ok());
         assert!(full.require_full_admin().is_ok());
-        let some = Principal::admin(AccountId(2), &group(false, &[Permission::MonitorView], None));
+        let some = Principal::admin(
+            AccountId(2),
+            &group(false, &[Permission::MonitorView], None),
+        );
         assert!(some.require(Permission::MonitorView).is_ok());
-        assert_eq!(some.require(Permission::UsersManage), Err(AuthError::Forbidden));
+        assert_eq!(
+            some.require(Permission::UsersManage),
+            Err(AuthError::Forbidden)
+        );
         assert!(some.require_full_admin().is_err());
         let agent = Principal::agent(AccountId(3), AgentId(1), Default::default());
         assert!(Permission::ALL.iter().all(|p| agent.require(*p).is_err()));
@@ -220,14 +230,24 @@ mod tests {
     fn no_privilege_escalation() {
         let me = Principal::admin(
             AccountId(1),
-            &group(false, &[Permission::UsersManage, Permission::MonitorView], Some(&[1])),
+            &group(
+                false,
+                &[Permission::UsersManage, Permission::MonitorView],
+                Some(&[1]),
+            ),
         );
         let mine: BTreeSet<_> = [Permission::MonitorView].into();
         let one = Scope::Teams([TeamId(1)].into());
         assert!(me.may_grant(false, &mine, &one).is_ok());
         assert!(me.may_grant(true, &mine, &one).is_err());
-        assert!(me.may_grant(false, &[Permission::AuditView].into(), &one).is_err());
+        assert!(
+            me.may_grant(false, &[Permission::AuditView].into(), &one)
+                .is_err()
+        );
         assert!(me.may_grant(false, &mine, &Scope::All).is_err());
-        assert!(me.may_grant(false, &mine, &Scope::Teams([TeamId(2)].into())).is_err());
+        assert!(
+            me.may_grant(false, &mine, &Scope::Teams([TeamId(2)].into()))
+                .is_err()
+        );
     }
 }

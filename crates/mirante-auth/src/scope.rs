@@ -75,7 +75,9 @@ impl Scope {
     pub fn intersect(&self, other: &Scope) -> Scope {
         match (self, other) {
             (Scope::All, s) | (s, Scope::All) => s.clone(),
-            (Scope::Teams(a), Scope::Teams(b)) => Scope::Teams(a.intersection(b).copied().collect()),
+            (Scope::Teams(a), Scope::Teams(b)) => {
+                Scope::Teams(a.intersection(b).copied().collect())
+            }
         }
     }
 
@@ -122,7 +124,10 @@ mod tests {
         assert!(Scope::All.covers(&a) && !a.covers(&Scope::All));
         assert!(a.covers(&Scope::Teams(teams(&[2]))));
         assert!(!a.covers(&Scope::Teams(teams(&[2, 3]))));
-        assert_eq!(a.intersect(&Scope::Teams(teams(&[2, 3]))), Scope::Teams(teams(&[2])));
+        assert_eq!(
+            a.intersect(&Scope::Teams(teams(&[2, 3]))),
+            Scope::Teams(teams(&[2]))
+        );
         assert_eq!(Scope::All.intersect(&a), a);
     }
 

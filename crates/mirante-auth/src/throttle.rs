@@ -89,7 +89,10 @@ mod tests {
         }
         assert_eq!(t.check("a", 300), Err(700));
         assert!(t.check("b", 300).is_ok(), "keys are independent");
-        assert!(t.check("a", 1000).is_ok(), "the first failure left the window");
+        assert!(
+            t.check("a", 1000).is_ok(),
+            "the first failure left the window"
+        );
         t.fail("a", 1000);
         assert_eq!(t.check("a", 1000), Err(100));
         t.clear("a");

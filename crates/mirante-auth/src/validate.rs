@@ -34,7 +34,9 @@ pub fn email(raw: &str) -> Result<String, AuthError> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
     if local.is_empty() || local.chars().any(bad_char) || !domain_ok {
         return Err(AuthError::InvalidEmail);
     }
@@ -79,8 +81,20 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(email("  Ana@Example.COM ").unwrap(), "ana@example.com");
-        assert_eq!(email("a.b+c@sub.example.com.br").unwrap(), "a.b+c@sub.example.com.br");
-        for bad in ["ana", "ana@", "@x.com", "ana@x", "a b@x.com", "ana@x..com", "a@b@c.com", "ana@.x.com"] {
+        assert_eq!(
+            email("a.b+c@sub.example.com.br").unwrap(),
+            "a.b+c@sub.example.com.br"
+        );
+        for bad in [
+            "ana",
+            "ana@",
+            "@x.com",
+            "ana@x",
+            "a b@x.com",
+            "ana@x..com",
+            "a@b@c.com",
+            "ana@.x.com",
+        ] {
             assert_eq!(email(bad), Err(AuthError::InvalidEmail), "{bad}");
         }
         assert_eq!(email("  "), Err(AuthError::EmptyField("email")));
@@ -92,9 +106,15 @@ mod tests {
     fn names_and_passwords() {
         assert_eq!(name("name", "  Ana ", 10).unwrap(), "Ana");
         assert_eq!(name("name", " ", 10), Err(AuthError::EmptyField("name")));
-        assert_eq!(name("name", "abcdefghijk", 10).unwrap_err().code(), "field_too_long");
+        assert_eq!(
+            name("name", "abcdefghijk", 10).unwrap_err().code(),
+            "field_too_long"
+        );
         assert!(password("0123456789").is_ok());
         assert_eq!(password("short"), Err(AuthError::WeakPassword(10)));
-        assert_eq!(password(&"x".repeat(300)).unwrap_err().code(), "field_too_long");
+        assert_eq!(
+            password(&"x".repeat(300)).unwrap_err().code(),
+            "field_too_long"
+        );
     }
 }

@@ -95,7 +95,10 @@ impl DatabaseArgs {
     }
 }
 
-fn database_location(data_dir: &std::path::Path, database: Option<&str>) -> Result<DatabaseLocation, ConfigError> {
+fn database_location(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+) -> Result<DatabaseLocation, ConfigError> {
     match database {
         None => Ok(DatabaseLocation::Sqlite(data_dir.join("mirante.db"))),
         Some(url) => mirante_store_sqlite::path_from_url(url)
@@ -179,7 +182,11 @@ pub struct ServeConfig {
     /// Reverse proxies (IP addresses, comma-separated) whose `X-Forwarded-For` and
     /// `X-Forwarded-Proto` are believed (source address in the audit log and throttling;
     /// `Secure` cookies).
-    #[arg(long = "trusted-proxy", env = "MIRANTE_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "MIRANTE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Vec<IpAddr>,
 
     /// A web session ends after this many minutes without a request.
@@ -197,7 +204,11 @@ pub struct ServeConfig {
     pub mail: MailOption,
 
     /// Sender address of outbound mail.
-    #[arg(long, env = "MIRANTE_MAIL_FROM", default_value = "Mirante <mirante@localhost>")]
+    #[arg(
+        long,
+        env = "MIRANTE_MAIL_FROM",
+        default_value = "Mirante <mirante@localhost>"
+    )]
     pub mail_from: String,
 }
 
@@ -325,15 +336,29 @@ mod tests {
             "smtp://user:secret@mail.example.com:587",
         ]);
         let auth = config.auth_config();
-        assert_eq!(auth.public_url.as_deref(), Some("https://mirante.example.com"));
+        assert_eq!(
+            auth.public_url.as_deref(),
+            Some("https://mirante.example.com")
+        );
         assert_eq!(auth.trusted_proxies.len(), 2);
         assert_eq!(auth.sessions.idle_ms, 30 * 60_000);
         assert_eq!(auth.sessions.absolute_ms, 168 * 3_600_000);
         let debug = format!("{config:?}");
-        assert!(!debug.contains("secret"), "credentials are redacted: {debug}");
+        assert!(
+            !debug.contains("secret"),
+            "credentials are redacted: {debug}"
+        );
         assert!(Cli::try_parse_from(["mirante", "serve", "--public-url", "ftp://x"]).is_err());
         let cli = Cli::try_parse_from([
-            "mirante", "admin", "create", "--email", "a@x.com", "--name", "Ana", "--data-dir", "/tmp/d",
+            "mirante",
+            "admin",
+            "create",
+            "--email",
+            "a@x.com",
+            "--name",
+            "Ana",
+            "--data-dir",
+            "/tmp/d",
         ])
         .unwrap();
         let CliCommand::Admin(AdminCommand::Create(create)) = cli.command else {

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use mirante_server::auth::{self, mail};
-use mirante_server::config::{AdminCommand, Cli, CliCommand, DatabaseArgs, DatabaseLocation, ServeConfig};
+use mirante_server::config::{
+    AdminCommand, Cli, CliCommand, DatabaseArgs, DatabaseLocation, ServeConfig,
+};
 use mirante_server::engine::{Clock, SystemClock};
 use mirante_server::{RunConfig, run, telemetry};
 use mirante_store::Durability;
@@ -31,9 +33,19 @@ fn admin(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Create(args) => {
             let accounts = open_accounts(&args.db)?;
             let password = read_password(args.password_env.as_deref())?;
-            let id = auth::create_admin(&accounts, &args.email, &args.name, &password, args.group, now)
-                .context("creating the administrator")?;
-            println!("administrator {} created (account {id})", args.email.trim().to_lowercase());
+            let id = auth::create_admin(
+                &accounts,
+                &args.email,
+                &args.name,
+                &password,
+                args.group,
+                now,
+            )
+            .context("creating the administrator")?;
+            println!(
+                "administrator {} created (account {id})",
+                args.email.trim().to_lowercase()
+            );
         }
         AdminCommand::ResetPassword(args) => {
             let accounts = open_accounts(&args.db)?;
@@ -120,30 +132,53 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is
+/// *called* (before the server announces it is listening), so a signal sent right after
+/// the announcement is never lost to the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let mut interrupt =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match terminate.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => {
+                        tracing::error!("cannot listen for SIGTERM");
+                        std::future::pending::<()>().await;
+                    }
+                }
+            };
+            let int = async {
+                match interrupt.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => {
+                        tracing::error!("cannot listen for SIGINT");
+                        std::future::pending::<()>().await;
+                    }
+                }
+            };
+            tokio::select! {
+                () = int => tracing::info!("SIGINT received; shutting down"),
+                () = term => tracing::info!("SIGTERM received; shutting down"),
             }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
+        }
+        #[cfg(not(unix))]
+        {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::error!(%error, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
+            tracing::info!("SIGINT received; shutting down");
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received; shutting down"),
-        () = terminate => tracing::info!("SIGTERM received; shutting down"),
     }
 }

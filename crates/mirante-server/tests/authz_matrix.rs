@@ -20,10 +20,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::http::StatusCode;
 use common::{Cred, TestApp, ok, req};
+use mirante_auth::ThrottleRule;
 use mirante_core::{AgentId, EventKind, TeamId};
 use mirante_server::auth::AuthConfig;
 use mirante_store::accounts::{AccountKind, ApiToken, MemoryAccounts};
-use mirante_auth::ThrottleRule;
 use serde_json::{Value, json};
 
 /// Routes outside the OpenAPI document: (method, path, expected status for anyone).
@@ -77,7 +77,11 @@ struct World {
 }
 
 async fn create_team(app: &TestApp, name: &str) -> TeamId {
-    let done = ok(&app.engine.handle, json!({"type": "create_team", "name": name})).await;
+    let done = ok(
+        &app.engine.handle,
+        json!({"type": "create_team", "name": name}),
+    )
+    .await;
     done.events
         .iter()
         .find_map(|e| match &e.kind {
@@ -131,16 +135,23 @@ async fn world() -> World {
     let team_out = create_team(&app, "Suporte").await;
     let a_in = create_agent(&app, "ana", team_in).await;
     let a_out = create_agent(&app, "bia", team_out).await;
-    let all: Vec<&str> = mirante_auth::Permission::ALL.iter().map(|p| p.as_str()).collect();
+    let all: Vec<&str> = mirante_auth::Permission::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
     let limited = app.group("Só monitor", false, &["monitor.view"], None);
     let restricted = app.group("Vendas", false, &all, Some(&[team_in]));
     let group_in = app.group("Vendas 2", false, &["monitor.view"], Some(&[team_in]));
     let full_account = app.account("full@example.com", AccountKind::Admin { group: 1 });
     let noperm_account = app.account("noperm@example.com", AccountKind::Admin { group: limited });
-    let restricted_account = app.account("team@example.com", AccountKind::Admin { group: restricted });
+    let restricted_account =
+        app.account("team@example.com", AccountKind::Admin { group: restricted });
     let agent_account = app.account("ana@example.com", AccountKind::Agent { agent: a_in.0 });
     let user_out = app.account("bia@example.com", AccountKind::Agent { agent: a_out.0 });
-    let admin_in = app.account("vendas2@example.com", AccountKind::Admin { group: group_in });
+    let admin_in = app.account(
+        "vendas2@example.com",
+        AccountKind::Admin { group: group_in },
+    );
     let token_in = token(&app, full_account, Some(vec![team_in.0]), "mrt_in");
     let token_out = token(&app, full_account, None, "mrt_out");
     World {
@@ -194,76 +205,223 @@ fn table() -> Vec<Row> {
         (uri.to_owned(), None)
     }
     vec![
-        Row { method: "POST", path: "/api/v1/auth/login",
-              request: |w, _| ("/api/v1/auth/login".into(), Some(json!({"email": format!("nobody{}@example.com", w.n()), "password": "wrong password"}))),
-              expect: [401, 401, 401, 401, 401, 401] },
-        Row { method: "GET", path: "/api/v1/auth/me", request: |_, _| no_body("/api/v1/auth/me"),
-              expect: [401, 200, 200, 200, 200, 200] },
-        Row { method: "POST", path: "/api/v1/auth/logout", request: |_, _| no_body("/api/v1/auth/logout"),
-              expect: [401, 204, 204, 204, 204, 204] },
-        Row { method: "POST", path: "/api/v1/auth/logout-all", request: |_, _| no_body("/api/v1/auth/logout-all"),
-              expect: [401, 204, 204, 204, 204, 204] },
-        Row { method: "POST", path: "/api/v1/auth/password-reset",
-              request: |_, _| ("/api/v1/auth/password-reset".into(), Some(json!({"email": "nobody@example.com"}))),
-              expect: [202, 202, 202, 202, 202, 202] },
-        Row { method: "POST", path: "/api/v1/auth/password-reset/confirm",
-              request: |_, _| ("/api/v1/auth/password-reset/confirm".into(), Some(json!({"token": "nope", "password": "a long new password"}))),
-              expect: [400, 400, 400, 400, 400, 400] },
-        Row { method: "GET", path: "/api/v1/users", request: |_, _| no_body("/api/v1/users"),
-              expect: [401, 403, 200, 403, 200, 200] },
-        Row { method: "POST", path: "/api/v1/users",
-              request: |w, inside| ("/api/v1/users".into(), Some(json!({
+        Row {
+            method: "POST",
+            path: "/api/v1/auth/login",
+            request: |w, _| {
+                (
+                    "/api/v1/auth/login".into(),
+                    Some(
+                        json!({"email": format!("nobody{}@example.com", w.n()), "password": "wrong password"}),
+                    ),
+                )
+            },
+            expect: [401, 401, 401, 401, 401, 401],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/auth/me",
+            request: |_, _| no_body("/api/v1/auth/me"),
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/auth/logout",
+            request: |_, _| no_body("/api/v1/auth/logout"),
+            expect: [401, 204, 204, 204, 204, 204],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/auth/logout-all",
+            request: |_, _| no_body("/api/v1/auth/logout-all"),
+            expect: [401, 204, 204, 204, 204, 204],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/auth/password-reset",
+            request: |_, _| {
+                (
+                    "/api/v1/auth/password-reset".into(),
+                    Some(json!({"email": "nobody@example.com"})),
+                )
+            },
+            expect: [202, 202, 202, 202, 202, 202],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/auth/password-reset/confirm",
+            request: |_, _| {
+                (
+                    "/api/v1/auth/password-reset/confirm".into(),
+                    Some(json!({"token": "nope", "password": "a long new password"})),
+                )
+            },
+            expect: [400, 400, 400, 400, 400, 400],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/users",
+            request: |_, _| no_body("/api/v1/users"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/users",
+            request: |w, inside| {
+                (
+                    "/api/v1/users".into(),
+                    Some(json!({
                   "email": format!("new{}@example.com", w.n()), "name": "Novo", "kind": "admin",
-                  "group": if inside { w.group_in } else { w.group_out }, "password": "a long password"}))),
-              expect: [401, 403, 201, 403, 201, 422] },
-        Row { method: "GET", path: "/api/v1/users/{id}",
-              request: |w, inside| no_body(&format!("/api/v1/users/{}", if inside { w.user_in } else { w.user_out })),
-              expect: [401, 403, 200, 403, 200, 404] },
-        Row { method: "PATCH", path: "/api/v1/users/{id}",
-              request: |w, inside| (format!("/api/v1/users/{}", if inside { w.admin_in } else { w.user_out }), Some(json!({"nickname": "Nick"}))),
-              expect: [401, 403, 200, 403, 200, 404] },
-        Row { method: "GET", path: "/api/v1/groups", request: |_, _| no_body("/api/v1/groups"),
-              expect: [401, 403, 200, 403, 200, 200] },
-        Row { method: "POST", path: "/api/v1/groups",
-              request: |w, inside| ("/api/v1/groups".into(), Some(json!({
+                  "group": if inside { w.group_in } else { w.group_out }, "password": "a long password"})),
+                )
+            },
+            expect: [401, 403, 201, 403, 201, 422],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/users/{id}",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/users/{}",
+                    if inside { w.user_in } else { w.user_out }
+                ))
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        Row {
+            method: "PATCH",
+            path: "/api/v1/users/{id}",
+            request: |w, inside| {
+                (
+                    format!(
+                        "/api/v1/users/{}",
+                        if inside { w.admin_in } else { w.user_out }
+                    ),
+                    Some(json!({"nickname": "Nick"})),
+                )
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/groups",
+            request: |_, _| no_body("/api/v1/groups"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/groups",
+            request: |w, inside| {
+                (
+                    "/api/v1/groups".into(),
+                    Some(json!({
                   "name": format!("Grupo {}", w.n()), "permissions": ["monitor.view"],
-                  "teams": [if inside { w.team_in.0 } else { w.team_out.0 }]}))),
-              expect: [401, 403, 201, 403, 201, 422] },
-        Row { method: "GET", path: "/api/v1/groups/{id}",
-              request: |w, inside| no_body(&format!("/api/v1/groups/{}", if inside { w.group_in } else { w.group_out })),
-              expect: [401, 403, 200, 403, 200, 404] },
-        Row { method: "PATCH", path: "/api/v1/groups/{id}",
-              request: |w, inside| (format!("/api/v1/groups/{}", if inside { w.group_in } else { w.group_out }), Some(json!({"name": format!("Renomeado {}", w.n())}))),
-              expect: [401, 403, 200, 403, 200, 404] },
-        Row { method: "GET", path: "/api/v1/tokens", request: |_, _| no_body("/api/v1/tokens"),
-              expect: [401, 403, 200, 403, 200, 200] },
-        Row { method: "POST", path: "/api/v1/tokens",
-              request: |w, inside| ("/api/v1/tokens".into(), Some(json!({
+                  "teams": [if inside { w.team_in.0 } else { w.team_out.0 }]})),
+                )
+            },
+            expect: [401, 403, 201, 403, 201, 422],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/groups/{id}",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/groups/{}",
+                    if inside { w.group_in } else { w.group_out }
+                ))
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        Row {
+            method: "PATCH",
+            path: "/api/v1/groups/{id}",
+            request: |w, inside| {
+                (
+                    format!(
+                        "/api/v1/groups/{}",
+                        if inside { w.group_in } else { w.group_out }
+                    ),
+                    Some(json!({"name": format!("Renomeado {}", w.n())})),
+                )
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/tokens",
+            request: |_, _| no_body("/api/v1/tokens"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/tokens",
+            request: |w, inside| {
+                (
+                    "/api/v1/tokens".into(),
+                    Some(json!({
                   "name": "integração", "permissions": ["monitor.view"],
-                  "teams": [if inside { w.team_in.0 } else { w.team_out.0 }]}))),
-              expect: [401, 403, 201, 403, 201, 422] },
-        Row { method: "DELETE", path: "/api/v1/tokens/{id}",
-              request: |w, inside| no_body(&format!("/api/v1/tokens/{}", if inside { w.token_in } else { w.token_out })),
-              expect: [401, 403, 204, 403, 204, 404] },
-        Row { method: "GET", path: "/api/v1/audit", request: |_, _| no_body("/api/v1/audit"),
-              expect: [401, 403, 200, 403, 200, 200] },
-        Row { method: "GET", path: "/api/v1/audit.csv", request: |_, _| no_body("/api/v1/audit.csv"),
-              expect: [401, 403, 200, 403, 200, 200] },
-        Row { method: "POST", path: "/api/v1/commands",
-              request: |w, _| ("/api/v1/commands".into(), Some(json!({"type": "create_team", "name": format!("Equipe {}", w.n())}))),
-              expect: [401, 403, 200, 403, 403, 403] },
-        Row { method: "GET", path: "/api/v1/debug/state", request: |_, _| no_body("/api/v1/debug/state"),
-              expect: [401, 403, 200, 403, 403, 403] },
+                  "teams": [if inside { w.team_in.0 } else { w.team_out.0 }]})),
+                )
+            },
+            expect: [401, 403, 201, 403, 201, 422],
+        },
+        Row {
+            method: "DELETE",
+            path: "/api/v1/tokens/{id}",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/tokens/{}",
+                    if inside { w.token_in } else { w.token_out }
+                ))
+            },
+            expect: [401, 403, 204, 403, 204, 404],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/audit",
+            request: |_, _| no_body("/api/v1/audit"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/audit.csv",
+            request: |_, _| no_body("/api/v1/audit.csv"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/commands",
+            request: |w, _| {
+                (
+                    "/api/v1/commands".into(),
+                    Some(json!({"type": "create_team", "name": format!("Equipe {}", w.n())})),
+                )
+            },
+            expect: [401, 403, 200, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/debug/state",
+            request: |_, _| no_body("/api/v1/debug/state"),
+            expect: [401, 403, 200, 403, 403, 403],
+        },
     ]
 }
 
 /// Every (method, path) of the served OpenAPI document.
 async fn documented(app: &TestApp) -> BTreeSet<(String, String)> {
-    let doc = app.call(req("GET", "/api/openapi.json", &Cred::None, None)).await.json();
+    let doc = app
+        .call(req("GET", "/api/openapi.json", &Cred::None, None))
+        .await
+        .json();
     let mut routes = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, _) in item.as_object().unwrap() {
-            if ["get", "post", "put", "patch", "delete", "head", "options", "trace"].contains(&method.as_str()) {
+            if [
+                "get", "post", "put", "patch", "delete", "head", "options", "trace",
+            ]
+            .contains(&method.as_str())
+            {
                 routes.insert((method.to_uppercase(), path.clone()));
             }
         }
@@ -281,9 +439,15 @@ async fn every_route_is_in_the_matrix_and_answers_as_expected() {
         .collect();
     let documented = documented(&w.app).await;
     let unlisted: Vec<_> = documented.difference(&listed).collect();
-    assert!(unlisted.is_empty(), "routes missing from the authorization matrix: {unlisted:?}");
+    assert!(
+        unlisted.is_empty(),
+        "routes missing from the authorization matrix: {unlisted:?}"
+    );
     let stale: Vec<_> = listed.difference(&documented).collect();
-    assert!(stale.is_empty(), "matrix rows for routes that do not exist: {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "matrix rows for routes that do not exist: {stale:?}"
+    );
 
     let mut failures = Vec::new();
     for row in &rows {
@@ -303,10 +467,18 @@ async fn every_route_is_in_the_matrix_and_answers_as_expected() {
     for (method, path, expected) in NON_OPENAPI {
         let answer = w.app.call(req(method, path, &Cred::None, None)).await;
         if answer.status.as_u16() != *expected {
-            failures.push(format!("{method} {path}: expected {expected}, got {}", answer.status));
+            failures.push(format!(
+                "{method} {path}: expected {expected}, got {}",
+                answer.status
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn ids(v: &Value, field: &str) -> BTreeSet<u64> {
@@ -337,7 +509,10 @@ async fn team_restricted_reads_see_exactly_their_teams() {
     assert_eq!(ids(&groups, "id").len(), 2);
     assert!(ids(&groups, "id").contains(&w.group_in));
     assert!(!ids(&groups, "id").contains(&w.group_out));
-    assert_eq!(ids(&w.app.call(get(&full, "/api/v1/groups")).await.json(), "id").len(), 4);
+    assert_eq!(
+        ids(&w.app.call(get(&full, "/api/v1/groups")).await.json(), "id").len(),
+        4
+    );
 
     let tokens = w.app.call(get(&team, "/api/v1/tokens")).await.json();
     assert_eq!(ids(&tokens, "id"), BTreeSet::from([w.token_in]));
@@ -347,13 +522,31 @@ async fn team_restricted_reads_see_exactly_their_teams() {
     );
 
     // Audit: one change per team, made by the full admin; the restricted reader sees its own.
-    let patch = |id: u64| req("PATCH", &format!("/api/v1/users/{id}"), &full, Some(json!({"nickname": "X"})));
+    let patch = |id: u64| {
+        req(
+            "PATCH",
+            &format!("/api/v1/users/{id}"),
+            &full,
+            Some(json!({"nickname": "X"})),
+        )
+    };
     assert_eq!(w.app.call(patch(w.user_in)).await.status, StatusCode::OK);
     assert_eq!(w.app.call(patch(w.user_out)).await.status, StatusCode::OK);
     let audit = w.app.call(get(&team, "/api/v1/audit")).await.json();
-    let targets: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["target"].as_str().unwrap()).collect();
+    let targets: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
     assert_eq!(targets, [format!("user:{}", w.user_in)]);
-    assert!(audit.as_array().unwrap().iter().all(|e| e["team"] == w.team_in.0));
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["team"] == w.team_in.0)
+    );
     let everything = w.app.call(get(&full, "/api/v1/audit")).await.json();
     assert_eq!(everything.as_array().unwrap().len(), 2);
     let csv = w.app.call(get(&team, "/api/v1/audit.csv")).await.body;
@@ -372,21 +565,78 @@ async fn out_of_scope_actions_leave_nothing_behind_and_leak_nothing() {
     let w = world().await;
     let team = w.cred(Persona::TeamIn).await;
     // The same answer for an account outside its scope and one that does not exist.
-    let outside = w.app.call(req("GET", &format!("/api/v1/users/{}", w.user_out), &team, None)).await;
-    let missing = w.app.call(req("GET", "/api/v1/users/999999", &team, None)).await;
-    assert_eq!((outside.status, outside.body.clone()), (missing.status, missing.body));
+    let outside = w
+        .app
+        .call(req(
+            "GET",
+            &format!("/api/v1/users/{}", w.user_out),
+            &team,
+            None,
+        ))
+        .await;
+    let missing = w
+        .app
+        .call(req("GET", "/api/v1/users/999999", &team, None))
+        .await;
+    assert_eq!(
+        (outside.status, outside.body.clone()),
+        (missing.status, missing.body)
+    );
     assert_eq!(outside.code(), "not_found");
     // Cannot grant what it lacks: a full group, or a team outside its scope.
-    let full_group = w.app.call(req("POST", "/api/v1/groups", &team, Some(json!({"name": "X", "full": true})))).await;
+    let full_group = w
+        .app
+        .call(req(
+            "POST",
+            "/api/v1/groups",
+            &team,
+            Some(json!({"name": "X", "full": true})),
+        ))
+        .await;
     assert_eq!(full_group.status, StatusCode::FORBIDDEN);
-    let unrestricted = w.app.call(req("POST", "/api/v1/groups", &team, Some(json!({"name": "Y", "permissions": ["monitor.view"]})))).await;
-    assert_eq!(unrestricted.status, StatusCode::FORBIDDEN, "a group seeing every team");
+    let unrestricted = w
+        .app
+        .call(req(
+            "POST",
+            "/api/v1/groups",
+            &team,
+            Some(json!({"name": "Y", "permissions": ["monitor.view"]})),
+        ))
+        .await;
+    assert_eq!(
+        unrestricted.status,
+        StatusCode::FORBIDDEN,
+        "a group seeing every team"
+    );
     // The out-of-team agent cannot be given a login by it.
-    let agent_out = w.app.call(req("POST", "/api/v1/users", &team, Some(json!({
-        "email": "z@example.com", "name": "Z", "kind": "agent", "agent": 2})))).await;
+    let agent_out = w
+        .app
+        .call(req(
+            "POST",
+            "/api/v1/users",
+            &team,
+            Some(json!({
+        "email": "z@example.com", "name": "Z", "kind": "agent", "agent": 2})),
+        ))
+        .await;
     assert_eq!(agent_out.code(), "unknown_agent");
-    let groups = w.app.call(req("GET", "/api/v1/groups", &w.cred(Persona::Full).await, None)).await.json();
+    let groups = w
+        .app
+        .call(req(
+            "GET",
+            "/api/v1/groups",
+            &w.cred(Persona::Full).await,
+            None,
+        ))
+        .await
+        .json();
     assert_eq!(groups.as_array().unwrap().len(), 4, "nothing was created");
-    assert!(w.app.accounts.account_by_email("z@example.com").unwrap().is_none());
+    assert!(
+        w.app
+            .accounts
+            .account_by_email("z@example.com")
+            .unwrap()
+            .is_none()
+    );
     let _ = (w.team_out, w.noperm_account);
 }

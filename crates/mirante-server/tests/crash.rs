@@ -8,9 +8,9 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use common::Server;
 use mirante_core::Event;
 use mirante_store::EventStore;
-use common::Server;
 use mirante_store_sqlite::{Durability, SqliteStore};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;

@@ -10,12 +10,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
-use mirante_server::engine::{Engine, EngineConfig, SystemClock};
 use mirante_server::auth::mail::MemoryMailer;
 use mirante_server::auth::{AuthConfig, AuthState};
+use mirante_server::engine::{Engine, EngineConfig, SystemClock};
 use mirante_server::http::{AppState, ErrorBody, app};
-use mirante_store::accounts::{AccountKind, AccountStore, MemoryAccounts, contract};
 use mirante_server::telemetry;
+use mirante_store::accounts::{AccountKind, AccountStore, MemoryAccounts, contract};
 use mirante_store::memory::MemoryStore;
 use mirante_store_sqlite::{Durability, SqliteStore};
 use serde_json::{Value, json};
@@ -55,7 +55,10 @@ async fn router_for(engine: &Engine, command_api: bool) -> (Router, AppState) {
         ),
     };
     let admin = accounts
-        .insert_account(&contract::account("root@example.com", AccountKind::Admin { group: 1 }))
+        .insert_account(&contract::account(
+            "root@example.com",
+            AccountKind::Admin { group: 1 },
+        ))
         .unwrap();
     let cookie = state.auth.open_session(admin, None).await.unwrap();
     // Every test's store gets its own session; the secret is what the requests carry.

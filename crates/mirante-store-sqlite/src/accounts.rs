@@ -164,8 +164,11 @@ impl AccountStore for SqliteAccounts {
         let mut stmt = conn
             .prepare_cached(&format!("SELECT {GROUP_COLS} FROM user_groups ORDER BY id"))
             .map_err(err("listing groups"))?;
-        let rows = stmt.query_map([], group_row).map_err(err("listing groups"))?;
-        rows.collect::<Result<_, _>>().map_err(err("listing groups"))
+        let rows = stmt
+            .query_map([], group_row)
+            .map_err(err("listing groups"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(err("listing groups"))
     }
 
     fn group(&self, group: u64) -> Result<Option<GroupRecord>, AccountError> {
@@ -304,7 +307,13 @@ impl AccountStore for SqliteAccounts {
             .execute(
                 "INSERT INTO web_sessions (id_hash, account_id, created_ms, last_seen_ms, addr)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![s.id_hash, id(s.account), s.created_ms, s.last_seen_ms, s.addr],
+                params![
+                    s.id_hash,
+                    id(s.account),
+                    s.created_ms,
+                    s.last_seen_ms,
+                    s.addr
+                ],
             )
             .map_err(err("creating a session"))?;
         Ok(())
@@ -385,8 +394,11 @@ impl AccountStore for SqliteAccounts {
         let mut stmt = conn
             .prepare_cached(&format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"))
             .map_err(err("listing tokens"))?;
-        let rows = stmt.query_map([], token_row).map_err(err("listing tokens"))?;
-        rows.collect::<Result<_, _>>().map_err(err("listing tokens"))
+        let rows = stmt
+            .query_map([], token_row)
+            .map_err(err("listing tokens"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(err("listing tokens"))
     }
 
     fn token_by_hash(&self, secret_hash: &str) -> Result<Option<ApiToken>, AccountError> {

@@ -9,7 +9,8 @@ use mirante_store_sqlite::{Durability, SqliteAccounts, SqliteStore};
 
 fn fresh() -> Box<dyn AccountStore> {
     let dir = tempfile::tempdir().unwrap();
-    let accounts = SqliteAccounts::open(&dir.path().join("mirante.db"), Durability::Normal).unwrap();
+    let accounts =
+        SqliteAccounts::open(&dir.path().join("mirante.db"), Durability::Normal).unwrap();
     // The directory must outlive the store; leak it for the test's duration.
     std::mem::forget(dir);
     Box::new(accounts)
@@ -39,7 +40,10 @@ async fn accounts_share_the_database_with_the_event_log() {
     };
     let mut last = 0;
     for i in 0..20 {
-        last = events.append(last, vec![format!("e{i}").into_bytes()]).await.unwrap();
+        last = events
+            .append(last, vec![format!("e{i}").into_bytes()])
+            .await
+            .unwrap();
         accounts.append_audit(&entry).unwrap();
     }
     assert_eq!(events.last_seq().await.unwrap(), 20);
@@ -50,7 +54,10 @@ async fn accounts_share_the_database_with_the_event_log() {
         .query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 20);
-    assert!(conn.execute("UPDATE audit_log SET outcome = 'x'", []).is_err());
+    assert!(
+        conn.execute("UPDATE audit_log SET outcome = 'x'", [])
+            .is_err()
+    );
     assert!(conn.execute("DELETE FROM audit_log", []).is_err());
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))

@@ -116,6 +116,7 @@ pub async fn client(
             name: None,
             text: text.to_owned(),
             attachments: Vec::new(),
+            external_id: None,
         };
         let events = match engine
             .execute(message("Olá, preciso de ajuda com meu pedido"))

@@ -66,10 +66,19 @@ impl Mailer for DirMailer {
         let safe: String = mail
             .to
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '@' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '@' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let path = self.dir.join(format!("{n:06}-{safe}.txt"));
-        let text = format!("To: {}\nSubject: {}\n\n{}\n", mail.to, mail.subject, mail.body);
+        let text = format!(
+            "To: {}\nSubject: {}\n\n{}\n",
+            mail.to, mail.subject, mail.body
+        );
         let dir = self.dir.clone();
         Box::pin(async move {
             tokio::fs::create_dir_all(&dir)
@@ -89,7 +98,10 @@ pub struct MemoryMailer(Arc<Mutex<Vec<Mail>>>);
 impl MemoryMailer {
     /// Every message sent so far.
     pub fn sent(&self) -> Vec<Mail> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -111,7 +123,9 @@ pub struct SmtpMailer {
 
 impl std::fmt::Debug for SmtpMailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpMailer").field("from", &self.from.to_string()).finish()
+        f.debug_struct("SmtpMailer")
+            .field("from", &self.from.to_string())
+            .finish()
     }
 }
 
@@ -135,7 +149,10 @@ impl SmtpMailer {
         };
         let hostport = hostport.trim_end_matches('/');
         let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p.parse::<u16>().map_err(|e| format!("mail port: {e}"))?)),
+            Some((h, p)) => (
+                h,
+                Some(p.parse::<u16>().map_err(|e| format!("mail port: {e}"))?),
+            ),
             None => (hostport, None),
         };
         let builder = match scheme {

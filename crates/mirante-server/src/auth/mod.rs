@@ -20,8 +20,7 @@ use mirante_auth::{
 };
 use mirante_core::{AgentId, TeamId};
 use mirante_store::accounts::{
-    Account, AccountError, AccountKind, AccountStore, ApiToken, AuditEntry, GroupRecord,
-    WebSession,
+    Account, AccountError, AccountKind, AccountStore, ApiToken, AuditEntry, GroupRecord, WebSession,
 };
 
 use crate::engine::{Clock, EngineHandle};
@@ -149,7 +148,10 @@ impl AuthState {
     /// `Err(seconds to wait)` when `key` is throttled now.
     pub fn throttled(&self, kind: ThrottleKey, key: &str) -> Result<(), AuthError> {
         let now = self.now_ms();
-        let t = self.throttles.lock().unwrap_or_else(PoisonError::into_inner);
+        let t = self
+            .throttles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let throttle = match kind {
             ThrottleKey::Account => &t.accounts,
             ThrottleKey::Address => &t.addresses,
@@ -162,7 +164,10 @@ impl AuthState {
     /// Records a failure (or, with `success`, forgets the failures) of `key`.
     pub fn record_attempt(&self, kind: ThrottleKey, key: &str, success: bool) {
         let now = self.now_ms();
-        let mut t = self.throttles.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut t = self
+            .throttles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let throttle = match kind {
             ThrottleKey::Account => &mut t.accounts,
             ThrottleKey::Address => &mut t.addresses,
@@ -176,7 +181,11 @@ impl AuthState {
 
     /// Opens a new web session for `account` and returns the cookie value (the only place
     /// the secret exists; the store keeps its fingerprint).
-    pub async fn open_session(&self, account: u64, addr: Option<String>) -> Result<String, ApiError> {
+    pub async fn open_session(
+        &self,
+        account: u64,
+        addr: Option<String>,
+    ) -> Result<String, ApiError> {
         let secret = secret::random_secret().map_err(ApiError::Internal)?;
         let now = self.now_ms();
         let session = WebSession {
@@ -205,7 +214,11 @@ impl AuthState {
             detail: entry.detail.map(|d| d.to_string()),
         };
         if let Err(error) = self.store(move |s| s.append_audit(&record)).await {
-            tracing::error!(?error, action = entry.action, "could not write the audit log");
+            tracing::error!(
+                ?error,
+                action = entry.action,
+                "could not write the audit log"
+            );
         }
     }
 
@@ -329,8 +342,14 @@ impl AuthState {
                 Ok(Principal::admin(AccountId(account.id), &group))
             }
             AccountKind::Agent { agent } => {
-                let teams = agent_teams(engine, AgentId(agent)).await?.unwrap_or_default();
-                Ok(Principal::agent(AccountId(account.id), AgentId(agent), teams))
+                let teams = agent_teams(engine, AgentId(agent))
+                    .await?
+                    .unwrap_or_default();
+                Ok(Principal::agent(
+                    AccountId(account.id),
+                    AgentId(agent),
+                    teams,
+                ))
             }
         }
     }
@@ -449,7 +468,9 @@ pub fn create_admin(
         outcome: "ok".into(),
         addr: None,
         team: None,
-        detail: Some(serde_json::json!({"email": email, "kind": "admin", "group": group}).to_string()),
+        detail: Some(
+            serde_json::json!({"email": email, "kind": "admin", "group": group}).to_string(),
+        ),
     })?;
     Ok(id)
 }

@@ -83,7 +83,10 @@ impl From<&AuditEntry> for AuditView {
             outcome: e.outcome.clone(),
             addr: e.addr.clone(),
             team: e.team,
-            detail: e.detail.as_deref().and_then(|d| serde_json::from_str(d).ok()),
+            detail: e
+                .detail
+                .as_deref()
+                .and_then(|d| serde_json::from_str(d).ok()),
         }
     }
 }
@@ -119,8 +122,16 @@ fn query(auth: &Auth, filter: AuditFilter, limit: usize) -> Result<AuditQuery, A
     too_long(&filter.action, "action")?;
     too_long(&filter.target, "target")?;
     Ok(AuditQuery {
-        from_ms: filter.from.as_deref().map(|v| parse_time("from", v)).transpose()?,
-        to_ms: filter.to.as_deref().map(|v| parse_time("to", v)).transpose()?,
+        from_ms: filter
+            .from
+            .as_deref()
+            .map(|v| parse_time("from", v))
+            .transpose()?,
+        to_ms: filter
+            .to
+            .as_deref()
+            .map(|v| parse_time("to", v))
+            .transpose()?,
         actor: filter.actor,
         action: filter.action,
         target: filter.target,
@@ -181,7 +192,10 @@ async fn csv(
     Ok((
         [
             (CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (CONTENT_DISPOSITION, "attachment; filename=\"mirante-audit.csv\""),
+            (
+                CONTENT_DISPOSITION,
+                "attachment; filename=\"mirante-audit.csv\"",
+            ),
         ],
         out,
     )

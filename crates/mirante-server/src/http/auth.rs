@@ -91,7 +91,11 @@ impl From<&Principal> for MeView {
             agent,
             token,
             full: p.full,
-            permissions: p.permissions.iter().map(|p| p.as_str().to_owned()).collect(),
+            permissions: p
+                .permissions
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
             scope: ScopeView::from(&p.scope),
         }
     }
@@ -126,7 +130,13 @@ async fn login(
     if foreign_origin(&headers, &auth.config) {
         return Err(AuthError::CsrfOrigin.into());
     }
-    let email: String = body.email.trim().to_lowercase().chars().take(validate::MAX_EMAIL_CHARS + 1).collect();
+    let email: String = body
+        .email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(validate::MAX_EMAIL_CHARS + 1)
+        .collect();
     let refused = |outcome: &'static str| Audit {
         actor: "anonymous",
         action: "auth.login",
@@ -194,17 +204,34 @@ async fn me(auth: Auth) -> axum::Json<MeView> {
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
     responses((status = 204, description = "Logged out"), (status = 401, body = ErrorBody), (status = 403, description = "`csrf_origin`", body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn logout(State(state): State<AppState>, Tls(tls): Tls, auth: Auth) -> Result<Response, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    Tls(tls): Tls,
+    auth: Auth,
+) -> Result<Response, ApiError> {
     if let Some(session) = auth.session.clone() {
-        state.auth.store(move |s| s.delete_session(&session)).await?;
+        state
+            .auth
+            .store(move |s| s.delete_session(&session))
+            .await?;
     }
     let target = format!("user:{}", auth.principal.account);
     state
         .auth
-        .audit_principal(&auth.principal, "auth.logout", &target, "ok", &auth.addr, None, None)
+        .audit_principal(
+            &auth.principal,
+            "auth.logout",
+            &target,
+            "ok",
+            &auth.addr,
+            None,
+            None,
+        )
         .await;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(SET_COOKIE, set_cookie("", 0, tls)?);
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, set_cookie("", 0, tls)?);
     Ok(response)
 }
 
@@ -212,9 +239,16 @@ async fn logout(State(state): State<AppState>, Tls(tls): Tls, auth: Auth) -> Res
 #[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "auth",
     responses((status = 204, description = "Every session ended"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn logout_all(State(state): State<AppState>, Tls(tls): Tls, auth: Auth) -> Result<Response, ApiError> {
+async fn logout_all(
+    State(state): State<AppState>,
+    Tls(tls): Tls,
+    auth: Auth,
+) -> Result<Response, ApiError> {
     let account = auth.principal.account.0;
-    let ended = state.auth.store(move |s| s.delete_sessions_of(account)).await?;
+    let ended = state
+        .auth
+        .store(move |s| s.delete_sessions_of(account))
+        .await?;
     let target = format!("user:{account}");
     state
         .auth
@@ -229,7 +263,9 @@ async fn logout_all(State(state): State<AppState>, Tls(tls): Tls, auth: Auth) ->
         )
         .await;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(SET_COOKIE, set_cookie("", 0, tls)?);
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, set_cookie("", 0, tls)?);
     Ok(response)
 }
 

@@ -3,8 +3,8 @@
 //! (cookie session; tokens are refused) may call them; every command is audited
 //! (`config.command`). The kill -9 test and early tooling use it until the full API exists.
 
-use axum::extract::State;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::State;
 use mirante_core::{Command, Event};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -58,7 +58,15 @@ async fn execute(
     };
     state
         .auth
-        .audit_principal(&auth.principal, "config.command", &kind, outcome, &auth.addr, None, None)
+        .audit_principal(
+            &auth.principal,
+            "config.command",
+            &kind,
+            outcome,
+            &auth.addr,
+            None,
+            None,
+        )
         .await;
     let executed = result?;
     Ok(axum::Json(CommandAnswer {
@@ -72,7 +80,10 @@ async fn execute(
 #[utoipa::path(get, path = "/api/v1/debug/state", tag = "development",
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = [])))]
-async fn state_dump(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<serde_json::Value>, ApiError> {
+async fn state_dump(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
     auth.principal.require_full_admin()?;
     let dump = state
         .engine

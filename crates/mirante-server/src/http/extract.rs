@@ -7,11 +7,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use axum::Json;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
-use axum::Json;
 use mirante_auth::{AuthError, Principal};
 use serde::de::DeserializeOwned;
 
@@ -50,7 +50,8 @@ impl FromRequestParts<AppState> for Auth {
                 session: None,
             });
         }
-        let cookie = session_cookie(&parts.headers).ok_or(ApiError::Auth(AuthError::Unauthenticated))?;
+        let cookie =
+            session_cookie(&parts.headers).ok_or(ApiError::Auth(AuthError::Unauthenticated))?;
         let (principal, session) = state
             .auth
             .principal_from_session(&state.engine, &cookie)
@@ -76,7 +77,11 @@ impl FromRequestParts<AppState> for ClientAddr {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let peer = peer(parts);
-        Ok(ClientAddr(client_addr(&parts.headers, peer, &state.auth.config)))
+        Ok(ClientAddr(client_addr(
+            &parts.headers,
+            peer,
+            &state.auth.config,
+        )))
     }
 }
 

@@ -87,7 +87,10 @@ pub struct NewToken {
 }
 
 /// The scope a token effectively has: its teams within its creator's group's scope.
-async fn effective_scopes(state: &AppState, tokens: &[ApiToken]) -> Result<BTreeMap<u64, Scope>, ApiError> {
+async fn effective_scopes(
+    state: &AppState,
+    tokens: &[ApiToken],
+) -> Result<BTreeMap<u64, Scope>, ApiError> {
     let accounts = state.auth.store(|s| s.accounts()).await?;
     let groups = state.auth.store(|s| s.groups()).await?;
     let group_scope: BTreeMap<u64, Scope> = groups
@@ -97,16 +100,24 @@ async fn effective_scopes(state: &AppState, tokens: &[ApiToken]) -> Result<BTree
     let creator_scope: BTreeMap<u64, Scope> = accounts
         .iter()
         .filter_map(|a| match a.kind {
-            AccountKind::Admin { group } => {
-                Some((a.id, group_scope.get(&group).cloned().unwrap_or(Scope::Teams(Default::default()))))
-            }
+            AccountKind::Admin { group } => Some((
+                a.id,
+                group_scope
+                    .get(&group)
+                    .cloned()
+                    .unwrap_or(Scope::Teams(Default::default())),
+            )),
             AccountKind::Agent { .. } => None,
         })
         .collect();
     Ok(tokens
         .iter()
         .map(|t| {
-            let own = Scope::from_teams(t.teams.as_ref().map(|v| v.iter().map(|&i| TeamId(i)).collect()));
+            let own = Scope::from_teams(
+                t.teams
+                    .as_ref()
+                    .map(|v| v.iter().map(|&i| TeamId(i)).collect()),
+            );
             let creator = creator_scope
                 .get(&t.creator)
                 .cloned()
@@ -120,14 +131,21 @@ async fn effective_scopes(state: &AppState, tokens: &[ApiToken]) -> Result<BTree
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
     responses((status = 200, body = [TokenView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn list_tokens(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Vec<TokenView>>, ApiError> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<axum::Json<Vec<TokenView>>, ApiError> {
     auth.principal.require(Permission::UsersManage)?;
     let tokens = state.auth.store(|s| s.tokens()).await?;
     let scopes = effective_scopes(&state, &tokens).await?;
     Ok(axum::Json(
         tokens
             .iter()
-            .filter(|t| scopes.get(&t.id).is_some_and(|s| auth.principal.scope.covers(s)))
+            .filter(|t| {
+                scopes
+                    .get(&t.id)
+                    .is_some_and(|s| auth.principal.scope.covers(s))
+            })
             .map(TokenView::from)
             .collect(),
     ))
@@ -162,15 +180,23 @@ async fn create_token(
         let wanted = ids.clone();
         let missing = state
             .engine
-            .read(move |core, _| wanted.into_iter().find(|t| !core.state().teams.contains_key(t)))
+            .read(move |core, _| {
+                wanted
+                    .into_iter()
+                    .find(|t| !core.state().teams.contains_key(t))
+            })
             .await?;
-        if let Some(team) = missing.or_else(|| ids.into_iter().find(|t| !principal.scope.sees_team(*t))) {
+        if let Some(team) =
+            missing.or_else(|| ids.into_iter().find(|t| !principal.scope.sees_team(*t)))
+        {
             return Err(AuthError::UnknownTeam(team).into());
         }
     }
-    let scope = principal
-        .scope
-        .intersect(&Scope::from_teams(body.teams.as_ref().map(|t| t.iter().map(|&i| TeamId(i)).collect())));
+    let scope = principal.scope.intersect(&Scope::from_teams(
+        body.teams
+            .as_ref()
+            .map(|t| t.iter().map(|&i| TeamId(i)).collect()),
+    ));
     principal.may_grant(false, &permissions, &scope)?;
     let secret = format!(
         "{}{}",
@@ -207,14 +233,24 @@ async fn create_token(
             Some(serde_json::json!({"name": view.name, "permissions": view.permissions, "teams": view.teams})),
         )
         .await;
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { token: secret, record: view })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedToken {
+            token: secret,
+            record: view,
+        }),
+    ))
 }
 
 /// Revokes a token for good (404 when absent or outside the caller's scope).
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = u64, Path, description = "Token id")),
     responses((status = 204, description = "Revoked"), (status = 404, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn revoke_token(State(state): State<AppState>, auth: Auth, Path(id): Path<u64>) -> Result<StatusCode, ApiError> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<u64>,
+) -> Result<StatusCode, ApiError> {
     let principal = &auth.principal;
     principal.require(Permission::UsersManage)?;
     let tokens = state.auth.store(|s| s.tokens()).await?;
@@ -224,12 +260,23 @@ async fn revoke_token(State(state): State<AppState>, auth: Auth, Path(id): Path<
         .find(|t| t.id == id)
         .filter(|t| scopes.get(&t.id).is_some_and(|s| principal.scope.covers(s)))
         .ok_or(AuthError::NotFound)?;
-    let team = token.teams.as_ref().and_then(|t| t.first().map(|&t| TeamId(t)));
+    let team = token
+        .teams
+        .as_ref()
+        .and_then(|t| t.first().map(|&t| TeamId(t)));
     let now = state.auth.now_ms();
     state.auth.store(move |s| s.revoke_token(id, now)).await?;
     state
         .auth
-        .audit_principal(principal, "token.revoke", &format!("token:{id}"), "ok", &auth.addr, team, None)
+        .audit_principal(
+            principal,
+            "token.revoke",
+            &format!("token:{id}"),
+            "ok",
+            &auth.addr,
+            team,
+            None,
+        )
         .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -251,7 +251,9 @@ impl Visibility {
             return true;
         }
         match account.kind {
-            AccountKind::Admin { group } => self.groups.get(&group).is_some_and(|g| self.sees_group(g)),
+            AccountKind::Admin { group } => {
+                self.groups.get(&group).is_some_and(|g| self.sees_group(g))
+            }
             AccountKind::Agent { agent } => self
                 .agent_teams
                 .get(&agent)
@@ -262,9 +264,10 @@ impl Visibility {
     /// The team recorded with an audit entry about this account (its first visible team).
     fn team_of(&self, account: &Account) -> Option<TeamId> {
         match account.kind {
-            AccountKind::Agent { agent } => self.agent_teams.get(&agent).and_then(|t| {
-                t.iter().copied().find(|t| self.scope.sees_team(*t))
-            }),
+            AccountKind::Agent { agent } => self
+                .agent_teams
+                .get(&agent)
+                .and_then(|t| t.iter().copied().find(|t| self.scope.sees_team(*t))),
             AccountKind::Admin { group } => self
                 .groups
                 .get(&group)
@@ -305,7 +308,10 @@ fn optional_name(field: &'static str, value: Option<String>) -> Result<Option<St
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
     responses((status = 200, body = [UserView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn list_users(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Vec<UserView>>, ApiError> {
+async fn list_users(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<axum::Json<Vec<UserView>>, ApiError> {
     auth.principal.require(Permission::UsersManage)?;
     let vis = Visibility::load(&state, &auth.principal).await?;
     let accounts = state.auth.store(|s| s.accounts()).await?;
@@ -322,7 +328,11 @@ async fn list_users(State(state): State<AppState>, auth: Auth) -> Result<axum::J
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = u64, Path, description = "Account id")),
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn get_user(State(state): State<AppState>, auth: Auth, Path(id): Path<u64>) -> Result<axum::Json<UserView>, ApiError> {
+async fn get_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<UserView>, ApiError> {
     auth.principal.require(Permission::UsersManage)?;
     let vis = Visibility::load(&state, &auth.principal).await?;
     let account = visible_account(&state, &vis, id).await?;
@@ -401,7 +411,11 @@ async fn create_user(
         updated_ms: now,
     };
     let record = account.clone();
-    account.id = match state.auth.store(move |s| Ok(s.insert_account(&record))).await? {
+    account.id = match state
+        .auth
+        .store(move |s| Ok(s.insert_account(&record)))
+        .await?
+    {
         Ok(id) => id,
         Err(AccountError::AgentTaken) => {
             let agent = body.agent.unwrap_or_default();
@@ -411,7 +425,14 @@ async fn create_user(
     };
     if account.password_hash.is_none() {
         let base = public_base(&headers, &state.auth.config, tls);
-        super::auth::send_password_link(&state, account.id, &email, &base, state.auth.config.invite_ttl_ms).await?;
+        super::auth::send_password_link(
+            &state,
+            account.id,
+            &email,
+            &base,
+            state.auth.config.invite_ttl_ms,
+        )
+        .await?;
     }
     let target = format!("user:{}", account.id);
     let view = UserView::from(&account);
@@ -521,7 +542,10 @@ async fn update_user(
 #[utoipa::path(get, path = "/api/v1/groups", tag = "users",
     responses((status = 200, body = [GroupView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn list_groups(State(state): State<AppState>, auth: Auth) -> Result<axum::Json<Vec<GroupView>>, ApiError> {
+async fn list_groups(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<axum::Json<Vec<GroupView>>, ApiError> {
     auth.principal.require(Permission::UsersManage)?;
     let vis = Visibility::load(&state, &auth.principal).await?;
     Ok(axum::Json(
@@ -537,7 +561,11 @@ async fn list_groups(State(state): State<AppState>, auth: Auth) -> Result<axum::
 #[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "users", params(("id" = u64, Path, description = "Group id")),
     responses((status = 200, body = GroupView), (status = 404, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
-async fn get_group(State(state): State<AppState>, auth: Auth, Path(id): Path<u64>) -> Result<axum::Json<GroupView>, ApiError> {
+async fn get_group(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<GroupView>, ApiError> {
     auth.principal.require(Permission::UsersManage)?;
     let vis = Visibility::load(&state, &auth.principal).await?;
     let group = vis.group(id).map_err(|_| AuthError::NotFound)?;
@@ -570,8 +598,8 @@ async fn checked_grant(
                         .find(|t| !core.state().teams.contains_key(t))
                 })
                 .await?;
-            if let Some(team) = missing
-                .or_else(|| ids.iter().copied().find(|t| !principal.scope.sees_team(*t)))
+            if let Some(team) =
+                missing.or_else(|| ids.iter().copied().find(|t| !principal.scope.sees_team(*t)))
             {
                 return Err(AuthError::UnknownTeam(team).into());
             }
@@ -601,7 +629,11 @@ async fn create_group(
         id: mirante_auth::GroupId(0),
         name,
         full: body.full,
-        permissions: if body.full { BTreeSet::new() } else { permissions },
+        permissions: if body.full {
+            BTreeSet::new()
+        } else {
+            permissions
+        },
         teams,
     };
     may_grant_group(principal, &group)?;
@@ -628,8 +660,15 @@ fn to_record(group: &Group) -> GroupRecord {
         id: group.id.0,
         name: group.name.clone(),
         full: group.full,
-        permissions: group.permissions.iter().map(|p| p.as_str().to_owned()).collect(),
-        teams: group.teams.as_ref().map(|t| t.iter().map(|t| t.0).collect()),
+        permissions: group
+            .permissions
+            .iter()
+            .map(|p| p.as_str().to_owned())
+            .collect(),
+        teams: group
+            .teams
+            .as_ref()
+            .map(|t| t.iter().map(|t| t.0).collect()),
     }
 }
 

@@ -183,7 +183,12 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn new(command_api: bool) -> TestApp {
-        Self::with(AuthConfig::default(), command_api, Arc::new(MemoryAccounts::new())).await
+        Self::with(
+            AuthConfig::default(),
+            command_api,
+            Arc::new(MemoryAccounts::new()),
+        )
+        .await
     }
 
     pub async fn with(
@@ -218,7 +223,13 @@ impl TestApp {
     }
 
     /// A user group straight in the store.
-    pub fn group(&self, name: &str, full: bool, permissions: &[&str], teams: Option<&[TeamId]>) -> u64 {
+    pub fn group(
+        &self,
+        name: &str,
+        full: bool,
+        permissions: &[&str],
+        teams: Option<&[TeamId]>,
+    ) -> u64 {
         self.accounts
             .insert_group(&GroupRecord {
                 id: 0,
@@ -355,7 +366,11 @@ pub fn admin_create(data_dir: &Path, email: &str) -> std::process::Output {
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "admin create: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "admin create: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     output
 }
 
@@ -440,4 +455,3 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
-

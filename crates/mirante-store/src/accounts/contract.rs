@@ -65,11 +65,19 @@ pub fn groups_round_trip(store: &dyn AccountStore) {
     let id = ok(store.insert_group(&g), what);
     assert_ne!(id, DEFAULT_GROUP_ID, "{what}: new id");
     g.id = id;
-    assert_eq!(ok(store.group(id), what), Some(g.clone()), "{what}: read back");
+    assert_eq!(
+        ok(store.group(id), what),
+        Some(g.clone()),
+        "{what}: read back"
+    );
     g.teams = None;
     g.permissions = vec![];
     ok(store.update_group(&g), what);
-    assert_eq!(ok(store.group(id), what), Some(g.clone()), "{what}: updated");
+    assert_eq!(
+        ok(store.group(id), what),
+        Some(g.clone()),
+        "{what}: updated"
+    );
     g.id = 999;
     assert!(
         matches!(store.update_group(&g), Err(AccountError::NotFound)),
@@ -98,7 +106,10 @@ pub fn accounts_unique_email_and_agent(store: &dyn AccountStore) {
     ));
     let mut read = ok(store.account(b), what).expect("account b");
     assert_eq!(read.kind, AccountKind::Agent { agent: 4 });
-    assert_eq!(ok(store.account_by_email("ana@x.com"), what).map(|a| a.id), Some(a));
+    assert_eq!(
+        ok(store.account_by_email("ana@x.com"), what).map(|a| a.id),
+        Some(a)
+    );
     assert_eq!(ok(store.account_by_email("nobody@x.com"), what), None);
     read.email = "ana@x.com".into();
     assert!(matches!(
@@ -127,14 +138,20 @@ pub fn sessions(store: &dyn AccountStore) {
         ok(store.insert_session(&s(h, acc)), what);
     }
     ok(store.touch_session("h1", 50), what);
-    assert_eq!(ok(store.session("h1"), what).map(|s| s.last_seen_ms), Some(50));
+    assert_eq!(
+        ok(store.session("h1"), what).map(|s| s.last_seen_ms),
+        Some(50)
+    );
     assert!(ok(store.delete_session("h1"), what));
     assert!(!ok(store.delete_session("h1"), what));
     assert_eq!(ok(store.session("h1"), what), None);
     ok(store.insert_session(&s("h4", 1)), what);
     assert_eq!(ok(store.delete_sessions_of(1), what), 2);
     assert_eq!(ok(store.session("h2"), what), None);
-    assert!(ok(store.session("h3"), what).is_some(), "{what}: other account kept");
+    assert!(
+        ok(store.session("h3"), what).is_some(),
+        "{what}: other account kept"
+    );
 }
 
 /// Tokens are found by hash, record their last use, and revoke for good.
@@ -159,8 +176,14 @@ pub fn tokens(store: &dyn AccountStore) {
     ok(store.revoke_token(id, 12), what);
     let listed = ok(store.tokens(), what);
     assert_eq!(listed.len(), 1);
-    assert_eq!((listed[0].last_used_ms, listed[0].revoked_ms), (Some(9), Some(11)));
-    assert!(matches!(store.revoke_token(999, 1), Err(AccountError::NotFound)));
+    assert_eq!(
+        (listed[0].last_used_ms, listed[0].revoked_ms),
+        (Some(9), Some(11))
+    );
+    assert!(matches!(
+        store.revoke_token(999, 1),
+        Err(AccountError::NotFound)
+    ));
 }
 
 /// A reset token works once, and not after it expires.
@@ -175,9 +198,21 @@ pub fn reset_tokens_are_single_use_and_expire(store: &dyn AccountStore) {
     ok(store.insert_reset(&r("a")), what);
     ok(store.insert_reset(&r("b")), what);
     assert_eq!(ok(store.take_reset("a", 50), what), Some(3));
-    assert_eq!(ok(store.take_reset("a", 50), what), None, "{what}: second use");
-    assert_eq!(ok(store.take_reset("b", 100), what), None, "{what}: expired");
-    assert_eq!(ok(store.take_reset("b", 50), what), None, "{what}: expired is gone");
+    assert_eq!(
+        ok(store.take_reset("a", 50), what),
+        None,
+        "{what}: second use"
+    );
+    assert_eq!(
+        ok(store.take_reset("b", 100), what),
+        None,
+        "{what}: expired"
+    );
+    assert_eq!(
+        ok(store.take_reset("b", 50), what),
+        None,
+        "{what}: expired is gone"
+    );
     assert_eq!(ok(store.take_reset("zzz", 1), what), None);
 }
 
@@ -206,7 +241,10 @@ pub fn audit_is_append_only_and_filtered(store: &dyn AccountStore) {
     for entry in &entries {
         ids.push(ok(store.append_audit(entry), what));
     }
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{what}: increasing ids");
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "{what}: increasing ids"
+    );
     let q = |f: fn(&mut AuditQuery)| {
         let mut query = AuditQuery {
             limit: 100,
@@ -222,10 +260,22 @@ pub fn audit_is_append_only_and_filtered(store: &dyn AccountStore) {
     assert_eq!(q(|q| q.actor = Some("admin:1".into())), [30, 10]);
     assert_eq!(q(|q| q.action = Some("user.create".into())), [30, 20]);
     assert_eq!(q(|q| q.target = Some("t20".into())), [20]);
-    assert_eq!(q(|q| { q.from_ms = Some(20); q.to_ms = Some(40) }), [30, 20]);
+    assert_eq!(
+        q(|q| {
+            q.from_ms = Some(20);
+            q.to_ms = Some(40)
+        }),
+        [30, 20]
+    );
     assert_eq!(q(|q| q.teams = Some(vec![2])), [30]);
     assert_eq!(q(|q| q.limit = 2), [40, 30]);
-    let all = ok(store.audit(&AuditQuery { limit: 1, ..AuditQuery::default() }), what);
+    let all = ok(
+        store.audit(&AuditQuery {
+            limit: 1,
+            ..AuditQuery::default()
+        }),
+        what,
+    );
     let before = all[0].id;
     assert_eq!(q_before(store, before), [30, 20, 10]);
     assert_eq!(all[0].detail.as_deref(), Some("{\"k\":1}"));

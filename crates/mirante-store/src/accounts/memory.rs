@@ -98,7 +98,10 @@ impl AccountStore for MemoryAccounts {
 
     fn update_group(&self, group: &GroupRecord) -> Result<(), AccountError> {
         let mut data = self.data();
-        let slot = data.groups.get_mut(&group.id).ok_or(AccountError::NotFound)?;
+        let slot = data
+            .groups
+            .get_mut(&group.id)
+            .ok_or(AccountError::NotFound)?;
         *slot = group.clone();
         Ok(())
     }
