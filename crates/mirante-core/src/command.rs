@@ -13,6 +13,12 @@ pub const MAX_TEXT_CHARS: usize = 4096;
 pub const MAX_NAME_CHARS: usize = 200;
 /// Highest capacity an agent may be configured with.
 pub const MAX_CAPACITY: u32 = 100;
+/// How long a channel's message id is remembered for idempotent inbound (24 h).
+pub const EXTERNAL_ID_WINDOW_MS: i64 = 24 * 3_600_000;
+/// At most this many message ids are remembered per channel.
+pub const EXTERNAL_ID_MAX_PER_CHANNEL: usize = 200_000;
+/// Longest channel message id accepted.
+pub const MAX_EXTERNAL_ID_CHARS: usize = 256;
 
 /// Metadata of an attachment (the file itself lives with the channel).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,6 +228,31 @@ pub enum Command {
         /// Attachments.
         #[serde(default)]
         attachments: Vec<Attachment>,
+        /// The channel's own id of the message. A message whose id the channel already
+        /// delivered (within [`EXTERNAL_ID_WINDOW_MS`]) is refused with `already_received`,
+        /// so a retried webhook never duplicates a message.
+        #[serde(default)]
+        external_id: Option<String>,
+    },
+    /// The channel reports the delivery status of a message sent to the customer.
+    MessageStatus {
+        /// The channel reporting.
+        channel: ChannelId,
+        /// The message (as given to the channel in the outbound feed).
+        message: crate::ids::MessageId,
+        /// The new status.
+        status: crate::model::DeliveryStatus,
+    },
+    /// Correct a contact's registered name or number (M-53 matches them exactly).
+    UpdateContact {
+        /// The contact.
+        contact: crate::ids::ContactId,
+        /// New name as registered.
+        #[serde(default)]
+        name: Option<String>,
+        /// New number; punctuation is stripped (`+55 (35) 99876-5432` → `5535998765432`).
+        #[serde(default)]
+        number: Option<String>,
     },
     /// An agent replies in a session it serves.
     AgentMessage {
@@ -281,6 +312,39 @@ pub enum Command {
         /// True when the agent is the reader.
         by_agent: bool,
     },
+}
+
+impl Command {
+    /// The snake_case name of the command (its JSON `type`), for logs, metrics and audit.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CreateChannel { .. } => "create_channel",
+            Self::UpdateChannel { .. } => "update_channel",
+            Self::DeleteChannel { .. } => "delete_channel",
+            Self::CreateTeam { .. } => "create_team",
+            Self::UpdateTeam { .. } => "update_team",
+            Self::CreateAgent { .. } => "create_agent",
+            Self::UpdateAgent { .. } => "update_agent",
+            Self::CreatePauseReason { .. } => "create_pause_reason",
+            Self::UpdatePauseReason { .. } => "update_pause_reason",
+            Self::CreateFlow { .. } => "create_flow",
+            Self::UpdateFlow { .. } => "update_flow",
+            Self::UpdateSettings { .. } => "update_settings",
+            Self::AgentLogin { .. } => "agent_login",
+            Self::AgentLogout { .. } => "agent_logout",
+            Self::AgentPause { .. } => "agent_pause",
+            Self::AgentResume { .. } => "agent_resume",
+            Self::CustomerMessage { .. } => "customer_message",
+            Self::MessageStatus { .. } => "message_status",
+            Self::UpdateContact { .. } => "update_contact",
+            Self::AgentMessage { .. } => "agent_message",
+            Self::PullSession { .. } => "pull_session",
+            Self::Transfer { .. } => "transfer",
+            Self::Finish { .. } => "finish",
+            Self::InternalMessage { .. } => "internal_message",
+            Self::InternalRead { .. } => "internal_read",
+        }
+    }
 }
 
 /// What a bulk command does to each session.

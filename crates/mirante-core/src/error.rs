@@ -36,6 +36,16 @@ pub enum DomainError {
     /// No contact with this id.
     #[error("unknown contact {0}")]
     UnknownContact(ContactId),
+    /// No message with this id.
+    #[error("unknown message {0}")]
+    UnknownMessage(crate::ids::MessageId),
+    /// The channel already delivered a message with this id (idempotent inbound): nothing
+    /// was written; `message` is the one stored the first time.
+    #[error("message already received as {message}")]
+    AlreadyReceived {
+        /// The message stored the first time.
+        message: crate::ids::MessageId,
+    },
     /// No session with this id was ever started.
     #[error("unknown session {0}")]
     UnknownSession(SessionId),
@@ -195,6 +205,8 @@ impl DomainError {
             Self::UnknownFlow(_) => "unknown_flow",
             Self::UnknownContact(_) => "unknown_contact",
             Self::UnknownSession(_) => "unknown_session",
+            Self::UnknownMessage(_) => "unknown_message",
+            Self::AlreadyReceived { .. } => "already_received",
             Self::SessionNotOpen(_) => "session_not_open",
             Self::WrongPhase { .. } => "wrong_phase",
             Self::NotAgentsSession { .. } => "not_agents_session",
@@ -250,6 +262,12 @@ impl DomainError {
         )
     }
 
+    /// An idempotent repeat (`already_received`): the edge answers it as a success that
+    /// changed nothing.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, Self::AlreadyReceived { .. })
+    }
+
     /// Unknown ids (HTTP 404 at the edge).
     pub fn is_not_found(&self) -> bool {
         matches!(
@@ -261,6 +279,7 @@ impl DomainError {
                 | Self::UnknownFlow(_)
                 | Self::UnknownContact(_)
                 | Self::UnknownSession(_)
+                | Self::UnknownMessage(_)
         )
     }
 
@@ -306,6 +325,10 @@ impl DomainError {
             Self::UnknownFlow(id) => format!("Fluxo {id} não encontrado."),
             Self::UnknownContact(id) => format!("Contato {id} não encontrado."),
             Self::UnknownSession(id) => format!("Atendimento {id} não encontrado."),
+            Self::UnknownMessage(id) => format!("Mensagem {id} não encontrada."),
+            Self::AlreadyReceived { message } => {
+                format!("Mensagem já recebida (registrada como {message}).")
+            }
             Self::SessionNotOpen(id) => format!("O atendimento {id} já foi finalizado."),
             Self::WrongPhase {
                 session,

@@ -201,6 +201,18 @@ pub enum EventKind {
         /// Attachments.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         attachments: Vec<Attachment>,
+        /// The channel's own id of an inbound message (idempotency key).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        external_id: Option<String>,
+    },
+    /// A channel reported the delivery status of an outbound message.
+    MessageStatusChanged {
+        /// The channel.
+        channel: ChannelId,
+        /// The message.
+        message: MessageId,
+        /// The status.
+        status: crate::model::DeliveryStatus,
     },
     /// The bot now waits at a step.
     BotStepEntered {

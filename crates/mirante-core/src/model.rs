@@ -200,6 +200,20 @@ impl Default for Settings {
     }
 }
 
+/// Delivery status of an outbound message, as the channel reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Handed to the channel.
+    Sent,
+    /// Delivered to the customer's device.
+    Delivered,
+    /// Read by the customer.
+    Read,
+    /// The channel could not deliver it.
+    Failed,
+}
+
 /// Agent presence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

@@ -132,6 +132,8 @@ enum Op {
         channel: usize,
         contact: u8,
         text: usize,
+        /// The channel's message id, from a small space so repeats (idempotent inbound) happen.
+        external: Option<u8>,
     },
     Login(u64),
     Logout {
@@ -223,7 +225,7 @@ fn by() -> impl Strategy<Value = By> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        30 => (0..3usize, 0..6u8, text()).prop_map(|(channel, contact, text)| Op::Customer { channel, contact, text }),
+        30 => (0..3usize, 0..6u8, text(), proptest::option::weighted(0.15, 0..24u8)).prop_map(|(channel, contact, text, external)| Op::Customer { channel, contact, text, external }),
         8 => agent_id().prop_map(Op::Login),
         2 => (agent_id(), any::<bool>()).prop_map(|(agent, sup)| Op::Logout { agent, sup }),
         3 => (agent_id(), prop_oneof![6 => 1u64..=2, 1 => Just(3u64)], any::<bool>()).prop_map(|(agent, reason, sup)| Op::Pause { agent, reason, sup }),
@@ -345,11 +347,15 @@ fn resolve(core: &Core, op: &Op) -> Step {
             channel,
             contact,
             text,
-        } => customer_msg(
-            CHANNELS[*channel],
-            &format!("55119876543{contact:02}"),
-            TEXTS[*text],
-        ),
+            external,
+        } => Command::CustomerMessage {
+            channel: CHANNELS[*channel],
+            identifier: format!("55119876543{contact:02}"),
+            name: None,
+            text: TEXTS[*text].into(),
+            attachments: Vec::new(),
+            external_id: external.map(|x| format!("ext.{x}")),
+        },
         Op::Login(a) => Command::AgentLogin { agent: AgentId(*a) },
         Op::Logout { agent, sup } => Command::AgentLogout {
             agent: AgentId(*agent),
@@ -922,7 +928,7 @@ proptest! {
         }
         let now = Timestamp(t);
         let cmds = vec![
-            Command::CustomerMessage { channel: ChannelId(channel), identifier: ident.clone(), name: Some(name.clone()), text: text.clone(), attachments: Vec::new() },
+            Command::CustomerMessage { channel: ChannelId(channel), identifier: ident.clone(), name: Some(name.clone()), text: text.clone(), attachments: Vec::new(), external_id: None },
             Command::AgentMessage { session: SessionId(session), agent: AgentId(agent), text: text.clone() },
             Command::CreateTeam { name: name.clone(), settings: TeamSettings::default() },
             Command::CreateAgent { name: name.clone(), nickname: None, email: ident.clone(), teams: [TeamId(team)].into(), capacity: Some(cap) },
@@ -1014,6 +1020,7 @@ fn generator_reaches_every_transition() {
         "error/agent_at_capacity",
         "error/session_not_open",
         "error/wrapup_required",
+        "error/already_received",
     ] {
         assert!(
             seen.contains_key(must),

@@ -1803,3 +1803,146 @@ fn replay_of_the_json_log_equals_live_state() {
         serde_json::from_str(&serde_json::to_string(&s.core).expect("snapshot")).expect("load");
     assert_eq!(snapshot, s.core);
 }
+
+// ---- D-30: channel integration (idempotent inbound, delivery status, contacts) ----------
+
+fn inbound(channel: ChannelId, ident: &str, text: &str, external: &str) -> Command {
+    Command::CustomerMessage {
+        channel,
+        identifier: ident.into(),
+        name: Some("Maria Luiza de Santos Reis".into()),
+        text: text.into(),
+        attachments: Vec::new(),
+        external_id: Some(external.into()),
+    }
+}
+
+#[test]
+fn d30_same_channel_message_id_twice_is_one_message() {
+    let (mut s, team, ch) = center();
+    let other = s.channel_to(team);
+    s.run(inbound(ch, "5535998765432", "oi", "wamid.1"));
+    let before = s.core.clone();
+    let err = s
+        .core
+        .execute(inbound(ch, "5535998765432", "oi", "wamid.1"), s.now)
+        .unwrap_err();
+    assert_eq!(err.code(), "already_received");
+    assert!(err.is_duplicate());
+    assert_eq!(s.core, before, "a repeat writes nothing");
+    // Another id is a new message; the same id on another channel is another message.
+    s.run(inbound(ch, "5535998765432", "1", "wamid.2"));
+    s.run(inbound(other, "5535998765432", "oi", "wamid.1"));
+    let texts = s.transcript(SessionId(1));
+    assert_eq!(texts.len(), 2, "one message per channel id: {texts:?}");
+}
+
+#[test]
+fn d30_message_ids_are_remembered_across_snapshot_and_replay() {
+    let (mut s, _, ch) = center();
+    s.run(inbound(ch, "5535998765432", "oi", "wamid.1"));
+    let json = serde_json::to_string(&s.core).unwrap();
+    let mut restored: mirante_core::Core = serde_json::from_str(&json).unwrap();
+    let mut replayed = s.replayed();
+    for core in [&mut restored, &mut replayed] {
+        let err = core
+            .execute(inbound(ch, "5535998765432", "oi", "wamid.1"), s.now)
+            .unwrap_err();
+        assert_eq!(err.code(), "already_received");
+    }
+}
+
+#[test]
+fn d30_message_ids_are_forgotten_after_the_window() {
+    let (mut s, _, ch) = center();
+    s.run(inbound(ch, "5535998765432", "oi", "wamid.1"));
+    let day = mirante_core::command::EXTERNAL_ID_WINDOW_MS;
+    // Another message a day later pushes the old id out of the window.
+    let later = mirante_core::Timestamp(s.now.0 + day + 10_000);
+    s.core
+        .execute(inbound(ch, "5511900000000", "oi", "wamid.2"), later)
+        .unwrap();
+    assert!(
+        s.core
+            .execute(inbound(ch, "5535998765432", "oi", "wamid.1"), later)
+            .is_ok()
+    );
+}
+
+#[test]
+fn d30_bad_channel_message_id_refused() {
+    let (mut s, _, ch) = center();
+    s.when(inbound(ch, "5535998765432", "oi", "  "));
+    s.then_error("invalid_input");
+    s.when(inbound(ch, "5535998765432", "oi", &"x".repeat(300)));
+    s.then_error("invalid_input");
+}
+
+#[test]
+fn d30_delivery_status_of_a_known_message() {
+    let (mut s, _, ch) = center();
+    let evs = s.run(inbound(ch, "5535998765432", "oi", "wamid.1"));
+    let message = evs
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::MessagePosted { message, .. } => Some(*message),
+            _ => None,
+        })
+        .expect("a message");
+    s.when(Command::MessageStatus {
+        channel: ch,
+        message,
+        status: mirante_core::DeliveryStatus::Read,
+    });
+    s.then_ok();
+    s.when(Command::MessageStatus {
+        channel: ch,
+        message: mirante_core::MessageId(999_999),
+        status: mirante_core::DeliveryStatus::Read,
+    });
+    s.then_error("unknown_message");
+}
+
+#[test]
+fn m53_contact_number_normalised_on_update_and_only_phone_channels_give_numbers() {
+    let (mut s, team, ch) = center();
+    s.run(inbound(ch, "5535998765432", "oi", "a"));
+    let contact = *s.core.state().contacts.keys().next().unwrap();
+    assert_eq!(
+        s.core.state().contacts[&contact].number.as_deref(),
+        Some("5535998765432")
+    );
+    // A Telegram chat id is not a phone number.
+    let flow = s.flow_to(team);
+    let tg = s.channel(mirante_core::ChannelKind::Telegram, "Telegram", flow);
+    s.run(inbound(tg, "123456789", "oi", "t1"));
+    assert!(
+        s.core
+            .state()
+            .contacts
+            .values()
+            .filter(|c| c.identifiers.contains_key(&tg))
+            .all(|c| c.number.is_none())
+    );
+    s.when(Command::UpdateContact {
+        contact,
+        name: Some("  Maria Luiza  ".into()),
+        number: Some("+55 (35) 99876-5432".into()),
+    });
+    s.then_ok();
+    let c = &s.core.state().contacts[&contact];
+    assert_eq!(c.name, "Maria Luiza");
+    assert_eq!(c.number.as_deref(), Some("5535998765432"));
+    s.when(Command::UpdateContact {
+        contact,
+        name: None,
+        number: Some("abc".into()),
+    });
+    s.then_error("invalid_input");
+    s.when(Command::UpdateContact {
+        contact: mirante_core::ContactId(999),
+        name: None,
+        number: None,
+    });
+    s.then_error("unknown_contact");
+}

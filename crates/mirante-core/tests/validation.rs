@@ -484,6 +484,7 @@ fn input_empty_text_refused_unless_attachments() {
         name: None,
         text: String::new(),
         attachments: vec![photo.clone()],
+        external_id: None,
     });
     s.then_ok();
     s.when(Command::CustomerMessage {
@@ -492,6 +493,7 @@ fn input_empty_text_refused_unless_attachments() {
         name: None,
         text: "fotos".into(),
         attachments: vec![photo; 11],
+        external_id: None,
     });
     s.then_error("invalid_input");
 }
@@ -540,6 +542,7 @@ fn input_identifier_is_trimmed_and_number_normalised() {
         name: Some("  Maria Luiza de Santos Reis ".into()),
         text: "oi".into(),
         attachments: Vec::new(),
+        external_id: None,
     });
     s.then_ok();
     let maria = s

@@ -201,6 +201,7 @@ fn generate(n: u64) -> Data {
                 agent: None,
                 text: "oi".into(),
                 attachments: Vec::new(),
+                external_id: None,
             },
         ));
         e.push(ev(

@@ -575,7 +575,9 @@ impl Monitor {
                     ch.counters = true;
                 }
             }
-            EventKind::InternalMessageSent { .. } | EventKind::InternalMessagesRead { .. } => {}
+            EventKind::InternalMessageSent { .. }
+            | EventKind::InternalMessagesRead { .. }
+            | EventKind::MessageStatusChanged { .. } => {}
         }
         ch
     }

@@ -825,6 +825,7 @@ impl<D: Driver, O: Observer> Simulation<D, O> {
                 name: Some(c.name.clone()),
                 text: text.to_string(),
                 attachments: Vec::new(),
+                external_id: None,
             };
             self.exec(cmd, Some(customer));
         }
@@ -922,6 +923,7 @@ impl<D: Driver, O: Observer> Simulation<D, O> {
             name: Some(c.name.clone()),
             text,
             attachments: Vec::new(),
+            external_id: None,
         };
         self.exec(cmd, Some(customer));
     }
@@ -1246,31 +1248,7 @@ fn check_predicted_id(sc: &Scenario, world: &World, e: &Event) -> Result<(), Sim
 
 /// The snake_case name of a command kind (as in its JSON `type`).
 pub fn command_kind(cmd: &Command) -> &'static str {
-    match cmd {
-        Command::CreateChannel { .. } => "create_channel",
-        Command::UpdateChannel { .. } => "update_channel",
-        Command::DeleteChannel { .. } => "delete_channel",
-        Command::CreateTeam { .. } => "create_team",
-        Command::UpdateTeam { .. } => "update_team",
-        Command::CreateAgent { .. } => "create_agent",
-        Command::UpdateAgent { .. } => "update_agent",
-        Command::CreatePauseReason { .. } => "create_pause_reason",
-        Command::UpdatePauseReason { .. } => "update_pause_reason",
-        Command::CreateFlow { .. } => "create_flow",
-        Command::UpdateFlow { .. } => "update_flow",
-        Command::UpdateSettings { .. } => "update_settings",
-        Command::AgentLogin { .. } => "agent_login",
-        Command::AgentLogout { .. } => "agent_logout",
-        Command::AgentPause { .. } => "agent_pause",
-        Command::AgentResume { .. } => "agent_resume",
-        Command::CustomerMessage { .. } => "customer_message",
-        Command::AgentMessage { .. } => "agent_message",
-        Command::PullSession { .. } => "pull_session",
-        Command::Transfer { .. } => "transfer",
-        Command::Finish { .. } => "finish",
-        Command::InternalMessage { .. } => "internal_message",
-        Command::InternalRead { .. } => "internal_read",
-    }
+    cmd.name()
 }
 
 fn reason_name(r: FinishReason) -> &'static str {

@@ -1,9 +1,11 @@
 //! `apply`: folds one event into the state. It never decides and never fails; every
 //! decision was made when the event was produced.
 
-use super::state::{Index, State};
+use super::state::{Index, RecentExternal, State};
+use crate::command::{EXTERNAL_ID_MAX_PER_CHANNEL, EXTERNAL_ID_WINDOW_MS};
 use crate::event::{Author, Event, EventKind};
 use crate::ids::SessionId;
+use crate::ids::{ChannelId, MessageId};
 use crate::model::{AgentState, BotCursor, Phase, Presence, Session, TeamState, TransferRecord};
 use crate::time::Timestamp;
 use std::collections::{BTreeMap, VecDeque};
@@ -140,6 +142,7 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
             session,
             message,
             author,
+            external_id,
             ..
         } => {
             st.next.message = st.next.message.max(message.0 + 1);
@@ -150,9 +153,14 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
                 if let Some(bot) = s.bot.as_mut() {
                     bot.since = at;
                 }
+                let channel = s.channel;
                 ix.refresh_deadline(st, *session);
+                if let Some(x) = external_id {
+                    remember_external(st, ix, channel, x, *message, at);
+                }
             }
         }
+        EventKind::MessageStatusChanged { .. } => {}
         EventKind::BotStepEntered {
             session,
             step,
@@ -270,6 +278,36 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
                 .insert(*supervisor, *message);
         }
         EventKind::InternalMessagesRead { .. } => {}
+    }
+}
+
+/// Remembers a channel's message id for idempotent inbound, forgetting ids older than the
+/// window or beyond the per-channel cap.
+fn remember_external(
+    st: &mut State,
+    ix: &mut Index,
+    channel: ChannelId,
+    id: &str,
+    message: MessageId,
+    at: Timestamp,
+) {
+    let recent = st.recent_external.entry(channel).or_default();
+    recent.push_back(RecentExternal {
+        at,
+        id: id.to_string(),
+        message,
+    });
+    ix.external_ids.insert((channel, id.to_string()), message);
+    let horizon = at.plus_ms(-EXTERNAL_ID_WINDOW_MS);
+    while let Some(first) = recent.front() {
+        if first.at >= horizon && recent.len() <= EXTERNAL_ID_MAX_PER_CHANNEL {
+            break;
+        }
+        let key = (channel, first.id.clone());
+        if ix.external_ids.get(&key) == Some(&first.message) {
+            ix.external_ids.remove(&key);
+        }
+        recent.pop_front();
     }
 }
 

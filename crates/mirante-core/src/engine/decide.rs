@@ -2,7 +2,9 @@
 //! [`DomainError`] that refuses it. Pure: nothing here mutates.
 
 use super::state::{Index, State};
-use crate::command::{Command, MAX_CAPACITY, MAX_NAME_CHARS, MAX_TEXT_CHARS};
+use crate::command::{
+    Command, MAX_CAPACITY, MAX_EXTERNAL_ID_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS,
+};
 use crate::error::DomainError;
 use crate::event::{AssignedBy, Author, Event, EventKind, QueueReason};
 use crate::flow::{BotNext, BotTurn, FlowDef};
@@ -11,8 +13,8 @@ use crate::ids::{
     TeamId,
 };
 use crate::model::{
-    Actor, Agent, AgentState, Channel, Contact, FinishReason, Flow, PauseReason, Phase, Presence,
-    Session, Target, Team, TeamSettings,
+    Actor, Agent, AgentState, Channel, ChannelKind, Contact, FinishReason, Flow, PauseReason,
+    Phase, Presence, Session, Target, Team, TeamSettings,
 };
 use crate::protocol::is_valid_time_zone;
 use crate::time::Timestamp;
@@ -34,6 +36,15 @@ pub(super) fn decide(st: &State, ix: &Index, cmd: &Command, now: Timestamp) -> R
         next_message: st.next.message,
     };
     d.run(cmd)
+}
+
+/// An inbound customer message, as the command gives it.
+struct Inbound<'c> {
+    identifier: &'c str,
+    name: Option<&'c str>,
+    text: &'c str,
+    attachments: &'c [crate::command::Attachment],
+    external_id: Option<&'c str>,
 }
 
 struct Decider<'a> {
@@ -336,8 +347,53 @@ impl<'a> Decider<'a> {
                 name,
                 text,
                 attachments,
+                external_id,
             } => {
-                self.customer_message(*channel, identifier, name.as_deref(), text, attachments)?;
+                let msg = Inbound {
+                    identifier,
+                    name: name.as_deref(),
+                    text,
+                    attachments,
+                    external_id: external_id.as_deref(),
+                };
+                self.customer_message(*channel, msg)?;
+            }
+            Command::MessageStatus {
+                channel,
+                message,
+                status,
+            } => {
+                self.channel(*channel)?;
+                if message.0 == 0 || message.0 >= self.st.next.message {
+                    return Err(DomainError::UnknownMessage(*message));
+                }
+                self.emit(EventKind::MessageStatusChanged {
+                    channel: *channel,
+                    message: *message,
+                    status: *status,
+                });
+            }
+            Command::UpdateContact {
+                contact,
+                name,
+                number,
+            } => {
+                let mut c = self
+                    .st
+                    .contacts
+                    .get(contact)
+                    .ok_or(DomainError::UnknownContact(*contact))?
+                    .clone();
+                if let Some(n) = name {
+                    c.name = check_name("name", n)?;
+                }
+                if let Some(n) = number {
+                    c.number =
+                        Some(normalize_number(n).ok_or_else(|| {
+                            invalid("number", "not a phone number (8 to 15 digits)")
+                        })?);
+                }
+                self.emit(EventKind::ContactUpdated { contact: c });
             }
             Command::AgentMessage {
                 session,
@@ -361,6 +417,7 @@ impl<'a> Decider<'a> {
                     agent: Some(*agent),
                     text,
                     attachments: Vec::new(),
+                    external_id: None,
                 });
             }
             Command::PullSession { session, agent } => {
@@ -439,15 +496,26 @@ impl<'a> Decider<'a> {
 
     // ---- sessions --------------------------------------------------------------------
 
-    fn customer_message(
-        &mut self,
-        channel: ChannelId,
-        identifier: &str,
-        name: Option<&str>,
-        text: &str,
-        attachments: &[crate::command::Attachment],
-    ) -> Res<()> {
+    fn customer_message(&mut self, channel: ChannelId, msg: Inbound<'_>) -> Res<()> {
+        let Inbound {
+            identifier,
+            name,
+            text,
+            attachments,
+            external_id,
+        } = msg;
         let ch = self.channel(channel)?;
+        if let Some(x) = external_id {
+            if x.trim().is_empty() || x.chars().count() > MAX_EXTERNAL_ID_CHARS || has_control(x) {
+                return Err(invalid(
+                    "external_id",
+                    "must be 1 to 256 printable characters",
+                ));
+            }
+            if let Some(message) = self.ix.external_ids.get(&(channel, x.to_string())) {
+                return Err(DomainError::AlreadyReceived { message: *message });
+            }
+        }
         let ident = identifier.trim();
         if ident.is_empty() || ident.chars().count() > MAX_NAME_CHARS || has_control(ident) {
             return Err(invalid(
@@ -475,6 +543,7 @@ impl<'a> Decider<'a> {
                 agent: None,
                 text: text.clone(),
                 attachments: attachments.to_vec(),
+                external_id: external_id.map(str::to_string),
             });
             if s.phase == Phase::Bot
                 && let Some(cursor) = &s.bot
@@ -509,7 +578,10 @@ impl<'a> Decider<'a> {
                     contact: Contact {
                         id,
                         name: display,
-                        number: normalize_number(ident),
+                        number: match ch.kind {
+                            ChannelKind::Whatsapp | ChannelKind::Sms => normalize_number(ident),
+                            _ => None,
+                        },
                         identifiers: BTreeMap::from([(channel, ident.to_string())]),
                     },
                 });
@@ -531,6 +603,7 @@ impl<'a> Decider<'a> {
             agent: None,
             text,
             attachments: attachments.to_vec(),
+            external_id: external_id.map(str::to_string),
         });
         let turn = flow.def.start();
         self.bot_turn(sid, turn, BTreeMap::new());
@@ -549,6 +622,7 @@ impl<'a> Decider<'a> {
                 agent: None,
                 text: crate::flow::render(&reply, &fields),
                 attachments: Vec::new(),
+                external_id: None,
             });
         }
         match turn.next {
@@ -591,6 +665,7 @@ impl<'a> Decider<'a> {
                 agent: None,
                 text,
                 attachments: Vec::new(),
+                external_id: None,
             });
         }
         self.emit(EventKind::SessionFinished {
@@ -727,6 +802,7 @@ impl<'a> Decider<'a> {
                 agent: None,
                 text,
                 attachments: Vec::new(),
+                external_id: None,
             });
         }
         self.emit(EventKind::SessionFinished {

@@ -2,7 +2,7 @@
 //! maintained by `apply`).
 
 use crate::ids::{
-    AgentId, ChannelId, ContactId, FlowId, InternalMessageId, PauseReasonId, SessionId,
+    AgentId, ChannelId, ContactId, FlowId, InternalMessageId, MessageId, PauseReasonId, SessionId,
     SupervisorId, TeamId,
 };
 use crate::model::{
@@ -11,7 +11,7 @@ use crate::model::{
 use crate::protocol::ProtocolState;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// Next ids to hand out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,8 +79,22 @@ pub struct State {
     pub queue_back: i64,
     /// See `queue_back`.
     pub queue_front: i64,
+    /// Channel message ids seen recently, per channel, oldest first (idempotent inbound).
+    #[serde(default)]
+    pub recent_external: BTreeMap<ChannelId, VecDeque<RecentExternal>>,
     /// Last internal message per conversation (agent → supervisor → id).
     pub internal_last: BTreeMap<AgentId, BTreeMap<SupervisorId, InternalMessageId>>,
+}
+
+/// A channel message id remembered for idempotent inbound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentExternal {
+    /// When it arrived.
+    pub at: Timestamp,
+    /// The channel's id.
+    pub id: String,
+    /// Our message.
+    pub message: MessageId,
 }
 
 /// Indexes derived from [`State`]; never serialized.
@@ -92,6 +106,8 @@ pub(crate) struct Index {
     pub open_by_contact: BTreeMap<(ContactId, ChannelId), SessionId>,
     /// Contact by its identifier on a channel.
     pub contact_by_ident: BTreeMap<(ChannelId, String), ContactId>,
+    /// Recent channel message ids → our message (mirror of `State::recent_external`).
+    pub external_ids: HashMap<(ChannelId, String), MessageId>,
     /// Time-driven transitions, by due time.
     deadlines: BTreeSet<(Timestamp, SessionId)>,
     deadline_of: BTreeMap<SessionId, Timestamp>,
@@ -113,6 +129,11 @@ impl Index {
         for c in state.contacts.values() {
             for (ch, ident) in &c.identifiers {
                 ix.contact_by_ident.insert((*ch, ident.clone()), c.id);
+            }
+        }
+        for (ch, recent) in &state.recent_external {
+            for r in recent {
+                ix.external_ids.insert((*ch, r.id.clone()), r.message);
             }
         }
         for s in state.sessions.values() {

@@ -76,6 +76,7 @@ impl Core {
                         agent: None,
                         text,
                         attachments: Vec::new(),
+                        external_id: None,
                     }));
                 }
                 out.push(finish(FinishReason::NoAgentAvailable));

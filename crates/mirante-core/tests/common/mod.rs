@@ -446,6 +446,7 @@ pub fn customer_msg(channel: ChannelId, identifier: &str, text: &str) -> Command
         name: None,
         text: text.into(),
         attachments: Vec::new(),
+        external_id: None,
     }
 }
 

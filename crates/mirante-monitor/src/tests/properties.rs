@@ -171,6 +171,7 @@ fn command(core: &Core, op: &Op) -> Option<Command> {
             name: Some(NAMES[usize::from(*contact) % NAMES.len()].into()),
             text: TEXTS[*text].into(),
             attachments: Vec::new(),
+            external_id: None,
         },
         Op::Login(a) => Command::AgentLogin { agent: AgentId(*a) },
         Op::Logout(a) => Command::AgentLogout {

@@ -448,8 +448,9 @@ fn m53_contact_by_exact_name_after_trimming() {
 fn m53_contact_by_normalised_number() {
     let mut c = center();
     let s =
-        c.w.customer_named(c.telegram, "5535998765432", Some("Maria"), "oi");
-    c.w.customer(c.whatsapp, "5511900000001");
+        c.w.customer_named(c.whatsapp, "5535998765432", Some("Maria"), "oi");
+    // A Telegram chat id is not a phone number (only WhatsApp and SMS identifiers are).
+    c.w.customer(c.telegram, "5511900000001");
     let f = Filter {
         contact: Some("+55 (35) 99876-5432".into()),
         ..Filter::default()
@@ -459,9 +460,9 @@ fn m53_contact_by_normalised_number() {
     assert_eq!(ids(&v.phases.human), [s]);
     assert_eq!(
         v.teams.iter().map(|t| t.id).collect::<Vec<_>>(),
-        [c.suporte]
+        [c.vendas]
     );
-    assert_eq!(v.agents.iter().map(|a| a.id).collect::<Vec<_>>(), [c.bia]);
+    assert_eq!(v.agents.iter().map(|a| a.id).collect::<Vec<_>>(), [c.ana]);
 }
 
 #[test]

@@ -183,6 +183,7 @@ impl World {
             name: name.map(str::to_string),
             text: text.into(),
             attachments: Vec::new(),
+            external_id: None,
         });
         evs.iter()
             .find_map(|e| match &e.kind {
