@@ -15,7 +15,8 @@ usage: cargo xtask <command>
 
 commands:
   test           everything CI checks: rustfmt, clippy (warnings are errors), all tests
-  bench [WHICH]  benchmarks; WHICH = p4 | p5 | all (default all); reports go to bench-out/
+  bench [WHICH]  benchmarks; WHICH = all (default) | p3 | p4 | p4-store | p5 | erlang-c;
+                 reports go to bench-out/
   demo [ARGS]    build and run the server on the embedded database (./mirante-data);
                  ARGS go to `mirante serve` (e.g. --listen 127.0.0.1:9090)";
 
@@ -188,23 +189,37 @@ fn count(line: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Every benchmark: (name for `cargo xtask bench NAME`, package, bench target).
+const BENCHES: &[(&str, &str, &str)] = &[
+    ("p3", "mirante-monitor", "snapshot"),
+    ("p4", "mirante-server", "ingest"),
+    ("p4-store", "mirante-store-sqlite", "ingest"),
+    ("p5", "mirante-server", "cold_start"),
+    ("erlang-c", "mirante-sim", "erlang_c"),
+];
+
 fn bench(which: &str) -> Result<()> {
-    let benches: &[&str] = match which {
-        "p4" => &["ingest"],
-        "p5" => &["cold_start"],
-        "all" => &["ingest", "cold_start"],
-        other => bail!("unknown benchmark `{other}` (expected p4, p5 or all)"),
-    };
+    let selected: Vec<_> = BENCHES
+        .iter()
+        .filter(|(name, ..)| which == "all" || *name == which)
+        .collect();
+    if selected.is_empty() {
+        let names: Vec<_> = BENCHES.iter().map(|(name, ..)| *name).collect();
+        bail!(
+            "unknown benchmark `{which}` (expected all or one of {})",
+            names.join(", ")
+        );
+    }
     let out = root().join("bench-out");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    for bench in benches {
-        println!("\n==== bench {bench} ====");
+    for (name, package, bench) in selected {
+        println!("\n==== bench {name} ({package} / {bench}) ====");
         run_plain(
             cargo()
-                .args(["bench", "-p", "mirante-server", "--bench", bench])
+                .args(["bench", "-p", package, "--bench", bench])
                 .env("MIRANTE_BENCH_OUT", &out),
         )
-        .with_context(|| format!("benchmark {bench}"))?;
+        .with_context(|| format!("benchmark {name}"))?;
     }
     println!("\nreports in {}", out.display());
     Ok(())
