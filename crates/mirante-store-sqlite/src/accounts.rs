@@ -526,4 +526,37 @@ impl AccountStore for SqliteAccounts {
         rows.collect::<Result<_, _>>()
             .map_err(err("querying the audit log"))
     }
+
+    fn preference(&self, account: u64, key: &str) -> Result<Option<String>, AccountError> {
+        self.conn()
+            .query_row(
+                "SELECT value FROM account_preferences WHERE account_id = ?1 AND key = ?2",
+                params![id(account), key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(err("reading a preference"))
+    }
+
+    fn set_preference(
+        &self,
+        account: u64,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), AccountError> {
+        let conn = self.conn();
+        match value {
+            Some(v) => conn.execute(
+                "INSERT INTO account_preferences (account_id, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (account_id, key) DO UPDATE SET value = excluded.value",
+                params![id(account), key, v],
+            ),
+            None => conn.execute(
+                "DELETE FROM account_preferences WHERE account_id = ?1 AND key = ?2",
+                params![id(account), key],
+            ),
+        }
+        .map_err(err("writing a preference"))?;
+        Ok(())
+    }
 }

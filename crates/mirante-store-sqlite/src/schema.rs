@@ -52,6 +52,10 @@ const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    // 3: per-account preferences (issue 5: the monitor's hidden agents and teams, M-14/M-23).
+    "CREATE TABLE account_preferences (
+        account_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (account_id, key));",
 ];
 
 /// How long a connection waits for a lock held by another connection before failing.

@@ -16,6 +16,7 @@ pub fn run_all(fresh: &dyn Fn() -> Box<dyn AccountStore>) {
     tokens(fresh().as_ref());
     reset_tokens_are_single_use_and_expire(fresh().as_ref());
     audit_is_append_only_and_filtered(fresh().as_ref());
+    preferences_round_trip(fresh().as_ref());
 }
 
 fn ok<T>(result: Result<T, AccountError>, what: &str) -> T {
@@ -302,4 +303,38 @@ mod tests {
     fn memory_backend_passes_the_contract() {
         run_all(&|| Box::new(MemoryAccounts::new()));
     }
+}
+
+/// Preferences are per account and key; setting replaces, `None` removes.
+pub fn preferences_round_trip(store: &dyn AccountStore) {
+    let get = |a, k| ok(store.preference(a, k), "preference");
+    assert_eq!(
+        get(1, "monitor.hidden"),
+        None,
+        "preferences: absent at first"
+    );
+    ok(
+        store.set_preference(1, "monitor.hidden", Some("{\"a\":1}")),
+        "set",
+    );
+    ok(
+        store.set_preference(1, "monitor.hidden", Some("{\"a\":2}")),
+        "replace",
+    );
+    ok(
+        store.set_preference(2, "monitor.hidden", Some("x")),
+        "other account",
+    );
+    assert_eq!(
+        get(1, "monitor.hidden").as_deref(),
+        Some("{\"a\":2}"),
+        "preferences: replaced"
+    );
+    assert_eq!(
+        get(2, "monitor.hidden").as_deref(),
+        Some("x"),
+        "preferences: per account"
+    );
+    ok(store.set_preference(1, "monitor.hidden", None), "remove");
+    assert_eq!(get(1, "monitor.hidden"), None, "preferences: removed");
 }

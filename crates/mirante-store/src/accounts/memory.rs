@@ -24,6 +24,7 @@ struct Data {
     tokens: BTreeMap<u64, ApiToken>,
     resets: BTreeMap<String, ResetToken>,
     audit: Vec<AuditEntry>,
+    preferences: BTreeMap<(u64, String), String>,
     next: u64,
 }
 
@@ -263,5 +264,29 @@ impl AccountStore for MemoryAccounts {
             .take(query.limit)
             .cloned()
             .collect())
+    }
+
+    fn preference(&self, account: u64, key: &str) -> Result<Option<String>, AccountError> {
+        Ok(self
+            .data()
+            .preferences
+            .get(&(account, key.to_owned()))
+            .cloned())
+    }
+
+    fn set_preference(
+        &self,
+        account: u64,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), AccountError> {
+        let mut data = self.data();
+        match value {
+            Some(v) => data
+                .preferences
+                .insert((account, key.to_owned()), v.to_owned()),
+            None => data.preferences.remove(&(account, key.to_owned())),
+        };
+        Ok(())
     }
 }

@@ -244,6 +244,16 @@ pub trait AccountStore: Send + Sync + 'static {
     fn append_audit(&self, entry: &AuditEntry) -> Result<u64, AccountError>;
     /// Audit entries matching `query`, newest first.
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, AccountError>;
+
+    /// One preference of an account (a small JSON text, e.g. the monitor's hidden cards).
+    fn preference(&self, account: u64, key: &str) -> Result<Option<String>, AccountError>;
+    /// Sets (or, with `None`, removes) one preference of an account.
+    fn set_preference(
+        &self,
+        account: u64,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), AccountError>;
 }
 
 impl AuditQuery {
