@@ -17,8 +17,9 @@ commands:
   test           everything CI checks: rustfmt, clippy (warnings are errors), all tests
   bench [WHICH]  benchmarks; WHICH = all (default) | p3 | p4 | p4-store | p5 | erlang-c;
                  reports go to bench-out/
-  demo [ARGS]    build and run the server on the embedded database (./mirante-data);
-                 ARGS go to `mirante serve` (e.g. --listen 127.0.0.1:9090)";
+  demo [ARGS]    build and run `mirante demo`: the server on the embedded database
+                 (./mirante-data) with a living, simulated contact center;
+                 ARGS go to `mirante demo` (e.g. --listen 127.0.0.1:9090 --speed 5)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -225,7 +226,7 @@ fn bench(which: &str) -> Result<()> {
     Ok(())
 }
 
-/// Builds the release binary and runs `mirante serve` in the foreground; Ctrl-C stops it
+/// Builds the release binary and runs `mirante demo` in the foreground; Ctrl-C stops it
 /// gracefully (the signal reaches the server, which drains and flushes before exiting).
 fn demo(extra: &[String]) -> Result<()> {
     run_plain(cargo().args([
@@ -241,7 +242,7 @@ fn demo(extra: &[String]) -> Result<()> {
         .join("target/release")
         .join(format!("mirante{}", std::env::consts::EXE_SUFFIX));
     let mut serve = Command::new(&bin);
-    serve.current_dir(root()).arg("serve");
+    serve.current_dir(root()).arg("demo");
     if !extra
         .iter()
         .any(|a| a.starts_with("--data-dir") || a.starts_with("--database"))

@@ -27,6 +27,9 @@ pub struct Cli {
 pub enum CliCommand {
     /// Run the server: HTTP API, engine and event store.
     Serve(ServeConfig),
+    /// Run the server with a living demo contact center: configuration, two logins
+    /// (written to `<data-dir>/demo-logins.txt`) and the traffic simulator.
+    Demo(DemoConfig),
     /// Manage administrator accounts on the database (works while the server runs).
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -131,6 +134,31 @@ fn parse_public_url(value: &str) -> Result<String, String> {
         Ok(trimmed.to_owned())
     } else {
         Err("expected http(s)://host[:port]".to_owned())
+    }
+}
+
+/// Options of `mirante demo`: those of `serve`, plus the simulator's.
+#[derive(Debug, Clone, Args)]
+pub struct DemoConfig {
+    /// The server.
+    #[command(flatten)]
+    pub serve: ServeConfig,
+    /// Seed of the simulator (the same seed plays the same customers and agents).
+    #[arg(long, env = "MIRANTE_DEMO_SEED", default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated time per real time (1 = real time; 10 = ten times faster), > 0 and ≤ 1000.
+    #[arg(long, env = "MIRANTE_DEMO_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    let speed: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if speed.is_finite() && speed > 0.0 && speed <= 1000.0 {
+        Ok(speed)
+    } else {
+        Err(format!("the speed must be > 0 and ≤ 1000 (got {text})"))
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod http;
 pub mod telemetry;
@@ -21,7 +22,7 @@ use tokio::net::TcpListener;
 use crate::auth::mail::{LogMailer, Mailer};
 use crate::auth::{AuthConfig, AuthState};
 use crate::config::ServeConfig;
-use crate::engine::{Engine, EngineConfig, EngineError, SystemClock};
+use crate::engine::{Engine, EngineConfig, EngineError, EngineHandle, SystemClock};
 use crate::http::{AppState, app};
 
 /// What [`run`] needs besides the stores and the listener.
@@ -37,6 +38,18 @@ pub struct RunConfig {
     pub auth: AuthConfig,
     /// Outbound mail (password links).
     pub mailer: Arc<dyn Mailer>,
+    /// Called once the engine runs, before HTTP is served (the demo starts its simulator).
+    pub on_engine: Option<EngineHook>,
+}
+
+/// A hook given the engine once it runs.
+#[derive(Clone)]
+pub struct EngineHook(pub Arc<dyn Fn(EngineHandle) + Send + Sync>);
+
+impl std::fmt::Debug for EngineHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EngineHook")
+    }
 }
 
 impl Default for RunConfig {
@@ -47,6 +60,7 @@ impl Default for RunConfig {
             metrics: None,
             auth: AuthConfig::default(),
             mailer: Arc::new(LogMailer),
+            on_engine: None,
         }
     }
 }
@@ -69,6 +83,7 @@ impl RunConfig {
             metrics,
             auth: config.auth_config(),
             mailer,
+            on_engine: None,
         }
     }
 }
@@ -101,6 +116,9 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let engine = Engine::start(store, SystemClock, config.engine).await?;
+    if let Some(EngineHook(hook)) = config.on_engine {
+        hook(engine.handle.clone());
+    }
     let state = AppState {
         engine: engine.handle.clone(),
         metrics: config.metrics,

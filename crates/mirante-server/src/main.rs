@@ -10,18 +10,20 @@ use anyhow::Context;
 use clap::Parser;
 use mirante_server::auth::{self, mail};
 use mirante_server::config::{
-    AdminCommand, Cli, CliCommand, DatabaseArgs, DatabaseLocation, ServeConfig,
+    AdminCommand, Cli, CliCommand, DatabaseArgs, DatabaseLocation, DemoConfig, ServeConfig,
 };
 use mirante_server::engine::{Clock, SystemClock};
-use mirante_server::{RunConfig, run, telemetry};
+use mirante_server::{EngineHook, RunConfig, demo, run, telemetry};
 use mirante_store::Durability;
+use mirante_store::accounts::AccountStore;
 use mirante_store_sqlite::{SqliteAccounts, SqliteStore};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        CliCommand::Serve(config) => serve(config),
+        CliCommand::Serve(config) => serve(config, None),
+        CliCommand::Demo(config) => serve(config.serve.clone(), Some(config)),
         CliCommand::Admin(command) => admin(command),
     }
 }
@@ -88,14 +90,21 @@ fn read_password(env: Option<&str>) -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
+/// `mirante serve`, or `mirante demo` when `demo` is given (the same server plus the demo
+/// logins and the simulator).
 #[tokio::main]
-async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+async fn serve(config: ServeConfig, demo: Option<DemoConfig>) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&config.log).context("invalid --log filter")?)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let metrics = telemetry::install_recorder().context("installing the metrics recorder")?;
+    let shutdown = shutdown_signal();
+    // Bind first: a port in use stops us before anything is written.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
 
     let DatabaseLocation::Sqlite(path) = config.database_location()?;
     create_parent(&path)?;
@@ -104,28 +113,68 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(path = %path.display(), durability = ?config.durability, "event store open");
     let accounts = SqliteAccounts::open(&path, config.durability.into())
         .with_context(|| format!("opening the accounts in {}", path.display()))?;
-    if !auth::has_admin(&accounts).context("reading the accounts")? {
+    let mailer = mail::from_option(&config.mail.0, &config.mail_from)
+        .map_err(anyhow::Error::msg)
+        .context("setting up --mail")?;
+    let mut run_config = RunConfig::from_serve(&config, Some(metrics), mailer);
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut announce = Vec::new();
+    if let Some(demo_config) = &demo {
+        let data_dir = path
+            .parent()
+            .map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf);
+        let scenario = mirante_sim::demo::demo(mirante_sim::demo::DEMO_START);
+        let suporte = scenario
+            .team_id("Suporte")
+            .context("the demo scenario has no team Suporte")?;
+        let logins = demo::ensure_logins(&accounts, &data_dir, suporte.0, SystemClock.now().0)
+            .context("creating the demo logins")?;
+        let admin = accounts
+            .account_by_email(demo::ADMIN_EMAIL)
+            .context("reading the demo administrator")?
+            .context("the demo administrator is missing from this database")?;
+        announce.push(format!(
+            "Demo logins (also in {}):",
+            data_dir.join("demo-logins.txt").display()
+        ));
+        for l in &logins {
+            announce.push(format!("  {:<28} {:<22} {}", l.email, l.password, l.role));
+        }
+        let (seed, speed, stop) = (demo_config.seed, demo_config.speed, stop.clone());
+        let supervisor = mirante_core::SupervisorId(admin.id);
+        run_config.on_engine = Some(EngineHook(Arc::new(move |engine| {
+            if let Err(error) = demo::start_simulator(engine, seed, speed, supervisor, stop.clone())
+            {
+                tracing::error!(%error, "could not start the demo simulator");
+            }
+        })));
+    } else if !auth::has_admin(&accounts).context("reading the accounts")? {
         println!(
             "No administrator exists yet. Create the first one (password on standard input):\n  \
              mirante admin create --email you@example.com --name \"Your Name\" --database sqlite://{}",
             path.display()
         );
     }
-    let mailer = mail::from_option(&config.mail.0, &config.mail_from)
-        .map_err(anyhow::Error::msg)
-        .context("setting up --mail")?;
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    let on_ready = |addr| println!("mirante listening on http://{addr}");
+    let on_ready = |addr| {
+        println!("mirante listening on http://{addr}");
+        for line in &announce {
+            println!("{line}");
+        }
+    };
+    let stopping = stop.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+    };
     run(
-        RunConfig::from_serve(&config, Some(metrics), mailer),
+        run_config,
         store,
         Arc::new(accounts),
         listener,
         on_ready,
-        shutdown_signal(),
+        shutdown,
     )
     .await?;
     tracing::info!("stopped cleanly");

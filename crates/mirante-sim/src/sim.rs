@@ -356,6 +356,30 @@ impl<D: Driver, O: Observer> Simulation<D, O> {
         Ok(())
     }
 
+    /// Continues a contact center configured by an earlier run (a second `mirante demo` on
+    /// the same data): folds `config` — events describing the existing configuration, e.g.
+    /// `ChannelCreated`/`TeamCreated`/… rebuilt from the engine's state — into the world
+    /// instead of sending the setup commands (checking that the ids are the scenario's), then
+    /// schedules the first arrivals and log-ins as [`Simulation::setup`] does.
+    pub fn resume(&mut self, config: &[Event]) -> Result<(), SimError> {
+        if self.set_up {
+            return Err(SimError::AlreadySetUp);
+        }
+        for e in config {
+            check_predicted_id(&self.scenario, &self.world, e)?;
+            self.world.apply(e);
+            self.observer.on_event(e, &self.world);
+        }
+        self.set_up = true;
+        for ch in 0..self.scenario.channels.len() {
+            self.schedule_arrival(ch);
+        }
+        for i in 0..self.scenario.agents.len() {
+            self.schedule_first_login(i);
+        }
+        Ok(())
+    }
+
     /// Simulated now.
     pub fn now(&self) -> Timestamp {
         self.now
