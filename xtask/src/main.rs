@@ -1,7 +1,6 @@
 //! Project automation in Rust (`cargo xtask <command>`), so that CI and people run the same
 //! steps on any machine: `test` (everything CI checks), `bench` (the performance targets),
-//! `demo` (the main job: the server on the embedded database; the simulator and the web UI
-//! join it in later issues).
+//! `demo` (the main job: builds the web UI and the release binary, then runs it).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -68,7 +67,13 @@ struct Outcome {
 }
 
 fn test() -> Result<()> {
-    let mut outcomes = vec![
+    // The web UI is built first, so the binary the Rust tests build embeds it and the
+    // browser tests can drive that same binary.
+    let mut outcomes = Vec::new();
+    if has_web() {
+        outcomes.push(step("web build", || web_build().map(|()| String::new())));
+    }
+    outcomes.extend([
         step("rustfmt", || {
             run_plain(cargo().args(["fmt", "--all", "--check"]))
         }),
@@ -85,9 +90,7 @@ fn test() -> Result<()> {
         step("rust tests", || {
             run_cargo_test(cargo().args(["test", "--workspace", "--no-fail-fast"]))
         }),
-    ];
-    // Hook for later issues: web unit tests and browser tests add their steps here, each a
-    // closure returning a one-line detail (e.g. "web: 12 passed, 0 failed").
+    ]);
     outcomes.extend(web_steps());
 
     println!("\n==== xtask test summary ====");
@@ -104,16 +107,148 @@ fn test() -> Result<()> {
     }
 }
 
-/// Steps for the web UI, once it exists (`web/package.json`).
+fn has_web() -> bool {
+    root().join("web/package.json").exists()
+}
+
+fn web_dir() -> PathBuf {
+    root().join("web")
+}
+
+fn npm() -> Command {
+    let mut command = Command::new("npm");
+    command.current_dir(web_dir());
+    command
+}
+
+/// `npm ci` when `node_modules` is missing or older than the lock file, then `npm run build`
+/// (Vite writes `web/dist`, which `crates/mirante-server/build.rs` embeds).
+fn web_build() -> Result<()> {
+    let web = web_dir();
+    let installed = web.join("node_modules/.package-lock.json");
+    let lock = web.join("package-lock.json");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if modified(&installed).is_none() || modified(&installed) < modified(&lock) {
+        run_plain(npm().arg("ci").env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))
+            .context("npm ci (Node.js >= 20.19 and npm are needed for the web UI)")?;
+    }
+    run_plain(npm().args(["run", "build"])).context("building the web UI")?;
+    Ok(())
+}
+
+/// Steps for the web UI (`web/package.json`): type check, unit tests (Vitest) and the
+/// browser tests (Playwright driving Debian's Chromium against a real `mirante`), ending with
+/// one `web: N passed, N failed` line.
 fn web_steps() -> Vec<Outcome> {
-    if !root().join("web/package.json").exists() {
+    if !has_web() {
         return Vec::new();
     }
-    vec![step("web tests", || {
-        let web = root().join("web");
-        run_plain(Command::new("npm").arg("ci").current_dir(&web))?;
-        run_plain(Command::new("npm").arg("test").current_dir(&web))
-    })]
+    let mut totals = (0u64, 0u64);
+    let mut outcomes = vec![step("web check", || {
+        run_plain(npm().args(["run", "check"]))?;
+        run_plain(
+            npm()
+                .args(["run", "check:api"])
+                .env("MIRANTE_BIN", mirante_debug()?),
+        )
+    })];
+    outcomes.push(step("web unit", || {
+        let report = std::env::temp_dir().join("mirante-vitest.json");
+        let status = npm()
+            .args([
+                "exec",
+                "--",
+                "vitest",
+                "run",
+                "--reporter=default",
+                "--reporter=json",
+            ])
+            .arg(format!("--outputFile.json={}", report.display()))
+            .status()
+            .context("starting vitest")?;
+        let text = std::fs::read_to_string(&report).unwrap_or_default();
+        let (passed, failed) = (
+            json_number(&text, "numPassedTests"),
+            json_number(&text, "numFailedTests"),
+        );
+        totals.0 += passed;
+        totals.1 += failed;
+        let detail = format!("vitest: {passed} passed, {failed} failed");
+        if status.success() && failed == 0 {
+            Ok(detail)
+        } else {
+            bail!("{detail} ({status})")
+        }
+    }));
+    outcomes.push(step("web e2e", || {
+        ensure_chromium()?;
+        let report = std::env::temp_dir().join("mirante-playwright.json");
+        let status = npm()
+            .args(["exec", "--", "playwright", "test", "--reporter=list,json"])
+            .env("PLAYWRIGHT_JSON_OUTPUT_NAME", &report)
+            .env("MIRANTE_BIN", mirante_debug()?)
+            .status()
+            .context("starting playwright")?;
+        let text = std::fs::read_to_string(&report).unwrap_or_default();
+        let passed = json_number(&text, "expected") + json_number(&text, "flaky");
+        let failed = json_number(&text, "unexpected");
+        totals.0 += passed;
+        totals.1 += failed;
+        let detail = format!("playwright: {passed} passed, {failed} failed");
+        if status.success() && failed == 0 {
+            Ok(detail)
+        } else {
+            bail!("{detail} ({status})")
+        }
+    }));
+    // One plain line CI reads, whatever the runners print.
+    println!("\nweb: {} passed, {} failed", totals.0, totals.1);
+    outcomes
+}
+
+/// The debug `mirante` binary the browser tests drive (`cargo test` has built it; built here
+/// only when missing).
+fn mirante_debug() -> Result<PathBuf> {
+    let bin = root()
+        .join("target/debug")
+        .join(format!("mirante{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        run_plain(cargo().args(["build", "-p", "mirante-server", "--bin", "mirante"]))
+            .context("building the mirante binary")?;
+    }
+    Ok(bin)
+}
+
+/// The browser tests use Debian's Chromium, never a downloaded one: installed here with
+/// apt-get when `/usr/bin/chromium` is missing (CI starts from a clean machine).
+fn ensure_chromium() -> Result<()> {
+    if Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    println!("installing Debian's chromium (apt-get)");
+    run_plain(Command::new("apt-get").args(["update", "-qq"])).context("apt-get update")?;
+    run_plain(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "chromium"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+    .context("apt-get install chromium")?;
+    Ok(())
+}
+
+/// The first number after `"key":` in a JSON text (enough for the runners' summaries).
+fn json_number(text: &str, key: &str) -> u64 {
+    let needle = format!("\"{key}\":");
+    text.find(&needle)
+        .map(|at| &text[at + needle.len()..])
+        .map(|rest| {
+            rest.trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or(0)
 }
 
 fn step(name: &'static str, body: impl FnOnce() -> Result<String>) -> Outcome {
@@ -229,6 +364,9 @@ fn bench(which: &str) -> Result<()> {
 /// Builds the release binary and runs `mirante demo` in the foreground; Ctrl-C stops it
 /// gracefully (the signal reaches the server, which drains and flushes before exiting).
 fn demo(extra: &[String]) -> Result<()> {
+    if has_web() {
+        web_build()?;
+    }
     run_plain(cargo().args([
         "build",
         "--release",
@@ -256,7 +394,18 @@ fn demo(extra: &[String]) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::count;
+    use super::{count, json_number};
+
+    #[test]
+    fn reads_runner_summaries() {
+        let vitest = r#"{"numFailedTests":0,"numPassedTests":18,"numTotalTests":18}"#;
+        assert_eq!(json_number(vitest, "numPassedTests"), 18);
+        assert_eq!(json_number(vitest, "numFailedTests"), 0);
+        let playwright = r#""stats": { "expected": 7, "skipped": 0, "unexpected": 1 }"#;
+        assert_eq!(json_number(playwright, "expected"), 7);
+        assert_eq!(json_number(playwright, "unexpected"), 1);
+        assert_eq!(json_number(playwright, "flaky"), 0);
+    }
 
     #[test]
     fn counts_cargo_test_result_lines() {

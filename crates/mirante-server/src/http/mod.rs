@@ -15,6 +15,7 @@ mod error;
 pub mod extract;
 mod system;
 mod tokens;
+mod ui;
 mod users;
 
 use axum::Router;
@@ -94,7 +95,7 @@ pub fn app(state: AppState) -> Router {
         .merge(system::router())
         .merge(api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
-        .fallback(error::not_found)
+        .fallback(ui::fallback)
         .layer(axum::middleware::from_fn(localize))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

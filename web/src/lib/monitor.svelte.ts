@@ -1,0 +1,216 @@
+// The monitor's client state: one store fed by a snapshot (stamped with its sequence number)
+// and then ordered deltas, whatever the transport (the live WebSocket stream, or polling,
+// whose answers are snapshots). Counters, cards and rows always come from the same server
+// state (B-2): a delta at or below the current sequence is dropped, and a snapshot replaces
+// everything at once. Also kept here: the last hour of counters for the sparklines (B-9).
+import type {
+  AgentCard,
+  Counters,
+  Id,
+  MonitorDelta,
+  MonitorView,
+  ProtocolStatus,
+  SessionView,
+  TeamCard,
+} from './types'
+
+const HOUR_MS = 60 * 60 * 1000
+/** A sample is kept at most this often unless the counters changed. */
+const SAMPLE_EVERY_MS = 15_000
+
+export interface Sample {
+  at: number
+  counters: Counters
+}
+
+const zero: Counters = { geral: 0, auto: 0, espera: 0, humano: 0 }
+
+function byNumber<T>(key: (x: T) => number | null | undefined) {
+  return (a: T, b: T) => (key(a) ?? 0) - (key(b) ?? 0)
+}
+
+function sameCounters(a: Counters, b: Counters): boolean {
+  return a.geral === b.geral && a.auto === b.auto && a.espera === b.espera && a.humano === b.humano
+}
+
+export class MonitorStore {
+  /** Sequence number of the state shown; 0 before the first snapshot. */
+  seq = $state(0)
+  /** Whether a snapshot has arrived. */
+  loaded = $state(false)
+  /** The server's `now` of the last update, and the browser's time when it arrived. */
+  serverNow = $state(0)
+  receivedAt = $state(0)
+  filtered = $state(false)
+  counters = $state.raw<Counters>(zero)
+  unfiltered = $state.raw<Counters>(zero)
+  protocolNotOpen = $state(false)
+  protocolStatus = $state<ProtocolStatus | null>(null)
+  agents = $state.raw<AgentCard[]>([])
+  teams = $state.raw<TeamCard[]>([])
+  rows = $state.raw<Map<Id, SessionView>>(new Map())
+  history = $state.raw<Sample[]>([])
+
+  /** Fases lists in display order (M-30…M-32). */
+  phases = $derived.by(() => {
+    const bot: SessionView[] = []
+    const waiting: SessionView[] = []
+    const human: SessionView[] = []
+    for (const row of this.rows.values()) {
+      if (row.phase === 'bot') bot.push(row)
+      else if (row.phase === 'waiting') waiting.push(row)
+      else human.push(row)
+    }
+    bot.sort(byNumber((r) => r.started_at))
+    waiting.sort(byNumber((r) => r.queued_at))
+    human.sort(byNumber((r) => r.assigned_at))
+    return { bot, waiting, human }
+  })
+
+  /** Replaces the whole state with a snapshot. Older than what is shown: ignored. */
+  snapshot(view: MonitorView, receivedAt = Date.now()): boolean {
+    if (this.loaded && view.seq < this.seq) return false
+    this.seq = view.seq
+    this.serverNow = view.now
+    this.receivedAt = receivedAt
+    this.filtered = view.filtered
+    this.counters = view.counters
+    this.unfiltered = view.unfiltered_counters
+    this.protocolNotOpen = view.protocol_not_open
+    this.protocolStatus = view.protocol_status ?? null
+    this.agents = view.agents
+    this.teams = view.teams
+    const rows = new Map<Id, SessionView>()
+    for (const list of [view.phases.bot, view.phases.waiting, view.phases.human]) {
+      for (const row of list) rows.set(row.id, row)
+    }
+    this.rows = rows
+    this.loaded = true
+    this.sample(receivedAt)
+    return true
+  }
+
+  /** Applies one delta; a delta at or below the current sequence (or before any snapshot) is dropped. */
+  delta(d: MonitorDelta, receivedAt = Date.now()): boolean {
+    if (!this.loaded || d.seq <= this.seq) return false
+    this.seq = d.seq
+    if (d.now !== undefined) {
+      this.serverNow = d.now
+      this.receivedAt = receivedAt
+    }
+    if (d.filtered !== undefined) this.filtered = d.filtered
+    if (d.counters) this.counters = d.counters
+    if (d.unfiltered_counters) this.unfiltered = d.unfiltered_counters
+    if (d.protocol_not_open !== undefined) this.protocolNotOpen = d.protocol_not_open
+    if (d.protocol_status !== undefined) this.protocolStatus = d.protocol_status ?? null
+    if (d.sessions?.length || d.removed_sessions?.length) {
+      const rows = new Map(this.rows)
+      for (const id of d.removed_sessions ?? []) rows.delete(id)
+      for (const row of d.sessions ?? []) rows.set(row.id, row)
+      this.rows = rows
+    }
+    if (d.agents?.length || d.removed_agents?.length) {
+      this.agents = upsert(this.agents, d.agents ?? [], d.removed_agents ?? [])
+    }
+    if (d.teams?.length || d.removed_teams?.length) {
+      this.teams = upsert(this.teams, d.teams ?? [], d.removed_teams ?? [])
+    }
+    this.sample(receivedAt)
+    return true
+  }
+
+  /** Forgets everything (a new filter, a log-out). */
+  reset(): void {
+    this.seq = 0
+    this.loaded = false
+    this.rows = new Map()
+    this.agents = []
+    this.teams = []
+    this.counters = zero
+    this.unfiltered = zero
+    this.history = []
+  }
+
+  /** The rows of a list of ids (a card's sessions), skipping ids without a row. */
+  rowsOf(ids: readonly Id[]): SessionView[] {
+    const out: SessionView[] = []
+    for (const id of ids) {
+      const row = this.rows.get(id)
+      if (row) out.push(row)
+    }
+    return out
+  }
+
+  /** Adds a counters sample when they changed or the last one is old; keeps one hour. */
+  private sample(at: number): void {
+    const last = this.history.at(-1)
+    if (last && sameCounters(last.counters, this.counters) && at - last.at < SAMPLE_EVERY_MS) return
+    const cutoff = at - HOUR_MS
+    const kept = this.history.filter((s) => s.at >= cutoff)
+    kept.push({ at, counters: this.counters })
+    this.history = kept
+  }
+}
+
+/** Cards by name (then id), replacing changed ones and dropping removed ones. */
+function upsert<T extends { id: Id; name: string }>(cards: T[], changed: T[], removed: Id[]): T[] {
+  const byId = new Map(cards.map((c) => [c.id, c]))
+  for (const id of removed) byId.delete(id)
+  for (const c of changed) byId.set(c.id, c)
+  return [...byId.values()].sort((a, b) => a.name.localeCompare(b.name, 'pt-BR') || a.id - b.id)
+}
+
+/** Selection of ongoing sessions per agent or team panel, at most `cap` each (M-12, M-21). */
+export class Selection {
+  cap = $state(5)
+  private panels = $state.raw<Map<string, Id[]>>(new Map())
+
+  constructor(cap = 5) {
+    this.cap = cap
+  }
+
+  of(panel: string): Id[] {
+    return this.panels.get(panel) ?? []
+  }
+
+  has(panel: string, id: Id): boolean {
+    return this.of(panel).includes(id)
+  }
+
+  /** A checkbox that would exceed the cap is disabled. */
+  disabled(panel: string, id: Id): boolean {
+    return !this.has(panel, id) && this.of(panel).length >= this.cap
+  }
+
+  /** Adds or removes; `'refused'` when adding would exceed the cap. */
+  toggle(panel: string, id: Id): 'added' | 'removed' | 'refused' {
+    const current = this.of(panel)
+    const next = new Map(this.panels)
+    if (current.includes(id)) {
+      next.set(panel, current.filter((x) => x !== id))
+      this.panels = next
+      return 'removed'
+    }
+    if (current.length >= this.cap) return 'refused'
+    next.set(panel, [...current, id])
+    this.panels = next
+    return 'added'
+  }
+
+  clear(panel: string): void {
+    const next = new Map(this.panels)
+    next.delete(panel)
+    this.panels = next
+  }
+
+  /** Drops selected ids that left their panel (finished, transferred, filtered out). */
+  prune(panel: string, present: readonly Id[]): void {
+    const current = this.of(panel)
+    const kept = current.filter((id) => present.includes(id))
+    if (kept.length !== current.length) {
+      const next = new Map(this.panels)
+      next.set(panel, kept)
+      this.panels = next
+    }
+  }
+}
