@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod http;
+pub mod monitor;
 pub mod telemetry;
 
 use std::future::Future;
@@ -111,10 +112,11 @@ pub async fn run<S, R, F>(
     shutdown: F,
 ) -> Result<(), RunError>
 where
-    S: EventStore,
+    S: EventStore + Clone,
     R: FnOnce(SocketAddr),
     F: Future<Output = ()> + Send + 'static,
 {
+    let log = monitor::log_reader(store.clone());
     let engine = Engine::start(store, SystemClock, config.engine).await?;
     if let Some(EngineHook(hook)) = config.on_engine {
         hook(engine.handle.clone());
@@ -124,6 +126,13 @@ where
         metrics: config.metrics,
         command_api: config.command_api,
         auth: AuthState::new(accounts, Arc::new(SystemClock), config.auth, config.mailer),
+        monitor: monitor::MonitorService::start(
+            engine.handle.clone(),
+            Some(log),
+            Arc::new(SystemClock),
+            monitor::LiveConfig::default(),
+        )
+        .await,
     };
     if config.command_api {
         tracing::warn!("the development command API is enabled (full administrators only)");

@@ -73,7 +73,59 @@ struct World {
     group_out: u64,
     token_in: u64,
     token_out: u64,
+    /// Monitor fixtures: an agent and a waiting session in each team, a pause reason.
+    agent_in: AgentId,
+    agent_out: AgentId,
+    session_in: u64,
+    session_out: u64,
+    pause_reason: u64,
     counter: AtomicU64,
+}
+
+/// A waiting session in `team` (a flow routing straight to it; nobody online).
+async fn waiting_session(app: &TestApp, team: TeamId, who: &str) -> u64 {
+    let flow = ok(
+        &app.engine.handle,
+        json!({"type": "create_flow", "def": {"name": format!("fluxo {who}"), "start": "r",
+               "steps": {"r": {"kind": "route", "team": team}}}}),
+    )
+    .await;
+    let flow = flow
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::FlowCreated { flow } => Some(flow.id),
+            _ => None,
+        })
+        .unwrap();
+    let channel = ok(
+        &app.engine.handle,
+        json!({"type": "create_channel", "kind": "webchat", "name": format!("Chat {who}"), "flow": flow}),
+    )
+    .await;
+    let channel = channel
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ChannelCreated { channel } => Some(channel.id),
+            _ => None,
+        })
+        .unwrap();
+    let started = ok(
+        &app.engine.handle,
+        json!({"type": "customer_message", "channel": channel, "identifier": who, "text": "oi"}),
+    )
+    .await;
+    let session = started
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::SessionStarted { session, .. } => Some(session.0),
+            _ => None,
+        })
+        .unwrap();
+    app.state.monitor.wait_for(started.seq).await;
+    session
 }
 
 async fn create_team(app: &TestApp, name: &str) -> TeamId {
@@ -154,6 +206,22 @@ async fn world() -> World {
     );
     let token_in = token(&app, full_account, Some(vec![team_in.0]), "mrt_in");
     let token_out = token(&app, full_account, None, "mrt_out");
+    let session_in = waiting_session(&app, team_in, "5511911110001").await;
+    let session_out = waiting_session(&app, team_out, "5511911110002").await;
+    let reason = ok(
+        &app.engine.handle,
+        json!({"type": "create_pause_reason", "name": "Almoço"}),
+    )
+    .await;
+    let pause_reason = reason
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::PauseReasonCreated { reason } => Some(reason.id.0),
+            _ => None,
+        })
+        .unwrap();
+    app.state.monitor.wait_for(reason.seq).await;
     World {
         app,
         team_in,
@@ -169,6 +237,11 @@ async fn world() -> World {
         group_out: 1,
         token_in,
         token_out,
+        agent_in: a_in,
+        agent_out: a_out,
+        session_in,
+        session_out,
+        pause_reason,
         counter: AtomicU64::new(0),
     }
 }
@@ -404,6 +477,214 @@ fn table() -> Vec<Row> {
             path: "/api/v1/debug/state",
             request: |_, _| no_body("/api/v1/debug/state"),
             expect: [401, 403, 200, 403, 403, 403],
+        },
+        // ---- monitor (issue 5) ------------------------------------------------------------
+        Row {
+            method: "GET",
+            path: "/api/v1/monitor",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/monitor?team={}",
+                    if inside { w.team_in.0 } else { w.team_out.0 }
+                ))
+            },
+            expect: [401, 403, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/monitor/options",
+            request: |_, _| no_body("/api/v1/monitor/options"),
+            expect: [401, 403, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/monitor/hidden",
+            request: |_, _| no_body("/api/v1/monitor/hidden"),
+            expect: [401, 403, 200, 200, 200, 200],
+        },
+        Row {
+            method: "PUT",
+            path: "/api/v1/monitor/hidden/agents/{id}",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/monitor/hidden/agents/{}",
+                    if inside { w.agent_in.0 } else { w.agent_out.0 }
+                ))
+            },
+            expect: [401, 403, 204, 204, 204, 404],
+        },
+        Row {
+            method: "DELETE",
+            path: "/api/v1/monitor/hidden/agents/{id}",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/monitor/hidden/agents/{}",
+                    if inside { w.agent_in.0 } else { w.agent_out.0 }
+                ))
+            },
+            expect: [401, 403, 204, 204, 204, 404],
+        },
+        Row {
+            method: "PUT",
+            path: "/api/v1/monitor/hidden/teams/{id}",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/monitor/hidden/teams/{}",
+                    if inside { w.team_in.0 } else { w.team_out.0 }
+                ))
+            },
+            expect: [401, 403, 204, 204, 204, 404],
+        },
+        Row {
+            method: "DELETE",
+            path: "/api/v1/monitor/hidden/teams/{id}",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/monitor/hidden/teams/{}",
+                    if inside { w.team_in.0 } else { w.team_out.0 }
+                ))
+            },
+            expect: [401, 403, 204, 204, 204, 404],
+        },
+        // The streams: in-process requests carry no upgrade (400 once authorized); the
+        // real-socket checks are in tests/monitor_live.rs.
+        Row {
+            method: "GET",
+            path: "/api/v1/monitor/live",
+            request: |_, _| no_body("/api/v1/monitor/live"),
+            expect: [401, 403, 400, 400, 400, 400],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/monitor/events",
+            request: |_, _| no_body("/api/v1/monitor/events?team=not-a-number"),
+            expect: [401, 403, 400, 400, 400, 400],
+        },
+        // Bulk actions answer per session: out of scope is `unknown_session` (tests/monitor_api.rs).
+        Row {
+            method: "POST",
+            path: "/api/v1/sessions/finish",
+            request: |_, _| {
+                (
+                    "/api/v1/sessions/finish".into(),
+                    Some(json!({"sessions": [999_999]})),
+                )
+            },
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/sessions/transfer",
+            request: |w, inside| {
+                (
+                    "/api/v1/sessions/transfer".into(),
+                    Some(json!({"sessions": [999_999],
+                        "to": {"team": if inside { w.team_in.0 } else { w.team_out.0 }}})),
+                )
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/sessions/{id}/follow",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/sessions/{}/follow",
+                    if inside { w.session_in } else { w.session_out }
+                ))
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/sessions/{id}/history",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/sessions/{}/history",
+                    if inside { w.session_in } else { w.session_out }
+                ))
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        // Agents are offline in the fixture: an authorized, in-scope request reaches the core
+        // and is refused there (409); out of scope it is unknown (404).
+        Row {
+            method: "POST",
+            path: "/api/v1/agents/{id}/pause",
+            request: |w, inside| {
+                (
+                    format!(
+                        "/api/v1/agents/{}/pause",
+                        if inside { w.agent_in.0 } else { w.agent_out.0 }
+                    ),
+                    Some(json!({"reason": w.pause_reason})),
+                )
+            },
+            expect: [401, 403, 409, 403, 409, 404],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/agents/{id}/resume",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/agents/{}/resume",
+                    if inside { w.agent_in.0 } else { w.agent_out.0 }
+                ))
+            },
+            expect: [401, 403, 409, 403, 409, 404],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/agents/{id}/logout",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/agents/{}/logout",
+                    if inside { w.agent_in.0 } else { w.agent_out.0 }
+                ))
+            },
+            expect: [401, 403, 409, 403, 409, 404],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/chat",
+            request: |_, _| no_body("/api/v1/chat"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/chat/{agent}",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/chat/{}",
+                    if inside { w.agent_in.0 } else { w.agent_out.0 }
+                ))
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/chat/{agent}",
+            request: |w, inside| {
+                (
+                    format!(
+                        "/api/v1/chat/{}",
+                        if inside { w.agent_in.0 } else { w.agent_out.0 }
+                    ),
+                    Some(json!({"text": "Tudo bem?"})),
+                )
+            },
+            expect: [401, 403, 201, 403, 201, 404],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/chat/{agent}/read",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/chat/{}/read",
+                    if inside { w.agent_in.0 } else { w.agent_out.0 }
+                ))
+            },
+            expect: [401, 403, 204, 403, 204, 404],
         },
     ]
 }

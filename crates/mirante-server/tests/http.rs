@@ -53,6 +53,13 @@ async fn router_for(engine: &Engine, command_api: bool) -> (Router, AppState) {
             AuthConfig::default(),
             Arc::new(MemoryMailer::default()),
         ),
+        monitor: mirante_server::monitor::MonitorService::start(
+            engine.handle.clone(),
+            None,
+            Arc::new(SystemClock),
+            mirante_server::monitor::LiveConfig::default(),
+        )
+        .await,
     };
     let admin = accounts
         .insert_account(&contract::account(

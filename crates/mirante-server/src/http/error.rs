@@ -48,6 +48,8 @@ pub enum ApiError {
     NotFound,
     /// The access rules refused the request (401, 403, 404, 409, 413, 422, 429).
     Auth(AuthError),
+    /// The caller (or the server) has as many live streams open as allowed (429).
+    TooManyStreams,
 }
 
 impl From<AuthError> for ApiError {
@@ -107,6 +109,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Auth(e) => auth_status(e),
+            ApiError::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -119,6 +122,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "invalid_request",
             ApiError::NotFound => "not_found",
             ApiError::Auth(e) => e.code(),
+            ApiError::TooManyStreams => "too_many_streams",
         }
     }
 
@@ -143,6 +147,12 @@ impl ApiError {
             (ApiError::BadRequest(detail), Lang::En) => format!("Invalid request: {detail}"),
             (ApiError::NotFound, Lang::PtBr) => "Recurso não encontrado.".to_owned(),
             (ApiError::NotFound, Lang::En) => "Resource not found.".to_owned(),
+            (ApiError::TooManyStreams, Lang::PtBr) => {
+                "Limite de conexões ao vivo atingido; feche outra aba e tente de novo.".to_owned()
+            }
+            (ApiError::TooManyStreams, Lang::En) => {
+                "Too many live connections; close another tab and try again.".to_owned()
+            }
         };
         ErrorBody {
             code: self.code().to_owned(),
@@ -161,6 +171,7 @@ impl ApiError {
             ApiError::Domain(_)
             | ApiError::BadRequest(_)
             | ApiError::NotFound
+            | ApiError::TooManyStreams
             | ApiError::Auth(_) => {}
         }
         let mut response = (self.status(), Json(self.body(lang))).into_response();

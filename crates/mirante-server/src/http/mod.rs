@@ -8,11 +8,17 @@
 //! the authorization-matrix test enumerates that document. Only `/healthz`, `/metrics` and
 //! the documentation itself live outside it.
 
+mod agents;
 mod audit;
 mod auth;
+mod chat;
 mod commands;
 mod error;
 pub mod extract;
+mod live;
+mod monitor;
+mod schema;
+mod sessions;
 mod system;
 mod tokens;
 mod ui;
@@ -42,6 +48,8 @@ pub struct AppState {
     pub command_api: bool,
     /// Accounts, sessions, audit.
     pub auth: AuthState,
+    /// The live monitor: read models and the stream hub (`crate::monitor`).
+    pub monitor: crate::monitor::MonitorService,
 }
 
 /// The OpenAPI document's frame: title, security schemes.
@@ -54,6 +62,10 @@ pub struct AppState {
         (name = "users", description = "Logins and user groups (`users.manage`)"),
         (name = "tokens", description = "API tokens (`users.manage`)"),
         (name = "audit", description = "Audit log (`audit.view`)"),
+        (name = "monitor", description = "Monitoramento: the screen, its filters, hidden cards and the live stream (`monitor.view`)"),
+        (name = "sessions", description = "Supervisor actions on sessions: finish, transfer, follow, history"),
+        (name = "agents", description = "Supervisor actions on agents: pause, end pause, log-out"),
+        (name = "chat", description = "Internal chat with agents (`chat.internal`)"),
         (name = "development", description = "Development switch `--enable-command-api` (full administrators only)"),
     )
 )]
@@ -81,7 +93,12 @@ pub fn api(command_api: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(auth::router())
         .merge(users::router())
         .merge(tokens::router())
-        .merge(audit::router());
+        .merge(audit::router())
+        .merge(monitor::router())
+        .merge(live::router())
+        .merge(sessions::router())
+        .merge(agents::router())
+        .merge(chat::router());
     if command_api {
         router = router.merge(commands::router());
     }

@@ -170,6 +170,17 @@ pub fn password_hash() -> String {
         .clone()
 }
 
+/// The live-stream tuning of test apps (set by a test before building its app).
+pub fn live_config() -> mirante_server::monitor::LiveConfig {
+    LIVE_CONFIG.with(|c| c.borrow().clone())
+}
+
+thread_local! {
+    /// Overrides [`live_config`] for apps built on this thread.
+    pub static LIVE_CONFIG: std::cell::RefCell<mirante_server::monitor::LiveConfig> =
+        std::cell::RefCell::new(mirante_server::monitor::LiveConfig::default());
+}
+
 /// The server in-process: engine on a memory store, accounts in memory (or given), a
 /// manual clock, mail kept in memory.
 pub struct TestApp {
@@ -197,7 +208,9 @@ impl TestApp {
         accounts: Arc<dyn AccountStore>,
     ) -> TestApp {
         let clock = ManualClock::at(Timestamp(T0));
-        let engine = Engine::start(MemoryStore::new(), clock.clone(), EngineConfig::default())
+        let store = MemoryStore::new();
+        let log = mirante_server::monitor::log_reader(store.clone());
+        let engine = Engine::start(store, clock.clone(), EngineConfig::default())
             .await
             .unwrap();
         let mailer = MemoryMailer::default();
@@ -211,6 +224,13 @@ impl TestApp {
                 config,
                 Arc::new(mailer.clone()),
             ),
+            monitor: mirante_server::monitor::MonitorService::start(
+                engine.handle.clone(),
+                Some(log),
+                Arc::new(clock.clone()),
+                live_config(),
+            )
+            .await,
         };
         TestApp {
             router: app(state.clone()),

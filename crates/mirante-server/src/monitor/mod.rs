@@ -1,0 +1,577 @@
+//! The monitor service: the server's live read models and the hub of the live stream.
+//!
+//! One task keeps a [`mirante_monitor::Monitor`] next to the engine: it **subscribes to the
+//! engine's broadcast first**, then bootstraps from `engine.read(|core, seq|
+//! Monitor::from_state(core.state(), seq))`, drops every broadcast event at or below that
+//! sequence and applies the rest in order. Each applied event's [`Changes`] go into a
+//! bounded ring (for resume and for computing deltas) and the new sequence is published on a
+//! `watch` channel — the wake-up of every stream connection. If the broadcast lags (or a
+//! gap appears) the task reads the missed events from the log (the store is the truth); if
+//! even that fails it rebuilds from a fresh engine snapshot and bumps the epoch, which makes
+//! every connection resync.
+//!
+//! A second task folds the log into [`Records`] (transcripts and internal chat, bounded in
+//! memory): it replays the whole log at start, in the background, then follows the same
+//! broadcast the same way, and publishes [`Fact`]s (new messages, internal messages, reads)
+//! for followers and chat notifications.
+//!
+//! Stream connections never get a queue of their own: a connection remembers the last
+//! sequence it sent, and when woken computes its delta from the ring's changes since then
+//! and the model at its current sequence (B-2: rows, cards and counters from one state).
+//! Frames are computed once per (range, subscription) and shared by every connection with
+//! the same subscription (fan-out by topic, not by user). See [`stream`] and ARCHITECTURE.md.
+
+pub mod records;
+pub mod stream;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use mirante_core::{Event, SessionId};
+use mirante_monitor::{Changes, Monitor};
+use mirante_store::{EventStore, Seq, StoreError, StoredEvent};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
+
+use crate::engine::{Clock, EngineHandle};
+pub use records::{
+    ChatMessage, ChatSummary, Fact, MessageView, RecordLimits, Records, SessionRecord,
+};
+
+/// Tuning of the live stream.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// Changes kept for resume and delta computation (events). A connection further behind
+    /// gets a resync with a fresh snapshot.
+    pub ring_capacity: usize,
+    /// Most sessions one delta may carry; beyond, the connection resyncs instead.
+    pub max_delta_sessions: usize,
+    /// Least time between two frames of one connection (~10 frames/s).
+    pub frame_interval: Duration,
+    /// Least time between two counter updates of one connection (≤ 4/s).
+    pub counters_interval: Duration,
+    /// A heartbeat after this long without any frame.
+    pub heartbeat: Duration,
+    /// Open streams per account.
+    pub max_per_user: usize,
+    /// Open streams in total.
+    pub max_total: usize,
+    /// Capacity of the facts broadcast (follow messages, chat).
+    pub facts_capacity: usize,
+    /// Bounds of the transcripts and chat kept in memory.
+    pub records: RecordLimits,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            ring_capacity: 8192,
+            max_delta_sessions: 5_000,
+            frame_interval: Duration::from_millis(100),
+            counters_interval: Duration::from_millis(250),
+            heartbeat: Duration::from_secs(20),
+            max_per_user: 8,
+            max_total: 5_000,
+            facts_capacity: 4096,
+            records: RecordLimits::default(),
+        }
+    }
+}
+
+/// Reads the event log from a sequence on (the store, type-erased).
+pub type LogReader = Arc<
+    dyn Fn(Seq, usize) -> Pin<Box<dyn Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A [`LogReader`] over a clone of the event store.
+pub fn log_reader<S: EventStore + Clone>(store: S) -> LogReader {
+    Arc::new(move |after, limit| {
+        let store = store.clone();
+        Box::pin(async move { store.read_from(after, limit).await })
+    })
+}
+
+/// The live model: the monitor, and the changes of the recent events.
+#[derive(Debug)]
+pub struct LiveModel {
+    /// The read model.
+    pub monitor: Monitor,
+    /// Bumped when the model is rebuilt from a snapshot (changes are then unknown).
+    pub epoch: u64,
+    /// `(seq, changes)` of the most recent events, dense and ascending.
+    ring: VecDeque<(u64, Changes)>,
+}
+
+impl LiveModel {
+    /// The merged changes of the events after `after` up to the model's sequence, or `None`
+    /// when the ring no longer holds all of them.
+    pub fn changes_since(&self, after: u64) -> Option<Changes> {
+        let seq = self.monitor.seq();
+        if after >= seq {
+            return Some(Changes::default());
+        }
+        let first = self.ring.front().map(|(s, _)| *s)?;
+        if first > after + 1 {
+            return None;
+        }
+        let mut merged = Changes::default();
+        let start = (after + 1 - first) as usize;
+        for (_, c) in self.ring.range(start..) {
+            merged.merge(c.clone());
+        }
+        Some(merged)
+    }
+}
+
+/// A supervisor following a session (B-5).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Follower {
+    /// The supervisor's account id.
+    pub account: u64,
+    /// Its name.
+    pub name: String,
+}
+
+/// The service: cheap to clone.
+#[derive(Clone)]
+pub struct MonitorService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for MonitorService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitorService")
+            .field("seq", &*self.inner.seq.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    live: RwLock<LiveModel>,
+    records: RwLock<Records>,
+    seq: watch::Sender<u64>,
+    records_seq: watch::Sender<u64>,
+    facts: broadcast::Sender<Arc<Fact>>,
+    prefs: broadcast::Sender<u64>,
+    clock: Arc<dyn Clock + Sync>,
+    config: LiveConfig,
+    connections: Mutex<HashMap<u64, usize>>,
+    followers: Mutex<BTreeMap<SessionId, BTreeMap<u64, (String, usize)>>>,
+    frames: Mutex<stream::FrameCache>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl MonitorService {
+    /// Starts the service's tasks over `engine` (the log read through `log`; without one,
+    /// transcripts start empty and a lag rebuilds from a snapshot), waiting until the live
+    /// model is bootstrapped (the transcripts load in the background).
+    pub async fn start(
+        engine: EngineHandle,
+        log: Option<LogReader>,
+        clock: Arc<dyn Clock + Sync>,
+        config: LiveConfig,
+    ) -> MonitorService {
+        let (seq, _) = watch::channel(0);
+        let (records_seq, _) = watch::channel(0);
+        let (facts, _) = broadcast::channel(config.facts_capacity.max(1));
+        let (prefs, _) = broadcast::channel(64);
+        let service = MonitorService {
+            inner: Arc::new(Inner {
+                live: RwLock::new(LiveModel {
+                    monitor: Monitor::new(),
+                    epoch: 0,
+                    ring: VecDeque::new(),
+                }),
+                records: RwLock::new(Records::new(config.records)),
+                seq,
+                records_seq,
+                facts,
+                prefs,
+                clock,
+                config,
+                connections: Mutex::new(HashMap::new()),
+                followers: Mutex::new(BTreeMap::new()),
+                frames: Mutex::new(stream::FrameCache::default()),
+            }),
+        };
+        // Subscribe before bootstrapping (habit 7).
+        let live_rx = engine.subscribe();
+        let records_rx = engine.subscribe();
+        service.bootstrap(&engine).await;
+        tokio::spawn(
+            service
+                .clone()
+                .run_live(engine.clone(), live_rx, log.clone()),
+        );
+        tokio::spawn(service.clone().run_records(engine, records_rx, log));
+        service
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LiveConfig {
+        &self.inner.config
+    }
+
+    /// Now, by the injected clock.
+    pub fn now(&self) -> mirante_core::Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// Read access to the live model (never hold it across an `.await`).
+    pub fn live(&self) -> RwLockReadGuard<'_, LiveModel> {
+        read(&self.inner.live)
+    }
+
+    /// Read access to the records (never hold it across an `.await`).
+    pub fn records(&self) -> RwLockReadGuard<'_, Records> {
+        read(&self.inner.records)
+    }
+
+    /// The live model's sequence number, as a watch (the wake-up of stream connections).
+    pub fn seq_watch(&self) -> watch::Receiver<u64> {
+        self.inner.seq.subscribe()
+    }
+
+    /// Waits until the live model has folded `seq`.
+    pub async fn wait_for(&self, seq: u64) {
+        let mut rx = self.inner.seq.subscribe();
+        let _ = rx.wait_for(|s| *s >= seq).await;
+    }
+
+    /// Waits until the records have folded `seq`.
+    pub async fn wait_records(&self, seq: u64) {
+        let mut rx = self.inner.records_seq.subscribe();
+        let _ = rx.wait_for(|s| *s >= seq).await;
+    }
+
+    /// Facts for followers and chat from now on.
+    pub fn facts(&self) -> broadcast::Receiver<Arc<Fact>> {
+        self.inner.facts.subscribe()
+    }
+
+    /// Preference changes (the account id whose hidden cards changed).
+    pub fn prefs(&self) -> broadcast::Receiver<u64> {
+        self.inner.prefs.subscribe()
+    }
+
+    /// Tells the account's open streams that its hidden cards changed.
+    pub fn prefs_changed(&self, account: u64) {
+        let _ = self.inner.prefs.send(account);
+    }
+
+    /// The supervisors following a session now (B-5), by account id.
+    pub fn followers(&self, session: SessionId) -> Vec<Follower> {
+        self.inner
+            .followers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&session)
+            .map(|m| {
+                m.iter()
+                    .map(|(account, (name, _))| Follower {
+                        account: *account,
+                        name: name.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Starts (`true`) or stops following a session.
+    pub(crate) fn set_following(&self, session: SessionId, account: u64, name: &str, on: bool) {
+        let mut all = self
+            .inner
+            .followers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let entry = all.entry(session).or_default();
+        if on {
+            entry
+                .entry(account)
+                .or_insert_with(|| (name.to_owned(), 0))
+                .1 += 1;
+        } else if let Some(f) = entry.get_mut(&account) {
+            f.1 = f.1.saturating_sub(1);
+            if f.1 == 0 {
+                entry.remove(&account);
+            }
+        }
+        if entry.is_empty() {
+            all.remove(&session);
+        }
+    }
+
+    /// Takes a stream slot for `account`; `None` when a limit is reached.
+    pub fn open_stream(&self, account: u64) -> Option<StreamSlot> {
+        let mut c = self
+            .inner
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let total: usize = c.values().sum();
+        let mine = c.get(&account).copied().unwrap_or(0);
+        if total >= self.inner.config.max_total || mine >= self.inner.config.max_per_user {
+            return None;
+        }
+        *c.entry(account).or_default() += 1;
+        metrics::gauge!("mirante_monitor_streams").set((total + 1) as f64);
+        Some(StreamSlot {
+            service: self.clone(),
+            account,
+        })
+    }
+
+    async fn bootstrap(&self, engine: &EngineHandle) -> bool {
+        match engine
+            .read(|core, seq| Monitor::from_state(core.state(), seq))
+            .await
+        {
+            Ok(monitor) => {
+                let seq = monitor.seq();
+                {
+                    let mut live = self
+                        .inner
+                        .live
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    live.monitor = monitor;
+                    live.ring.clear();
+                    live.epoch += 1;
+                }
+                self.inner.seq.send_replace(seq);
+                true
+            }
+            Err(error) => {
+                tracing::warn!(%error, "monitor: cannot bootstrap from the engine");
+                false
+            }
+        }
+    }
+
+    /// Applies events (dense, after the model's sequence) under one write lock.
+    fn apply_live(&self, events: &[(u64, Arc<Event>)]) {
+        if events.is_empty() {
+            return;
+        }
+        let cap = self.inner.config.ring_capacity.max(1);
+        let seq = {
+            let mut live = self
+                .inner
+                .live
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (seq, event) in events {
+                let changes = live.monitor.apply(*seq, event);
+                if live.ring.len() >= cap {
+                    live.ring.pop_front();
+                }
+                live.ring.push_back((*seq, changes));
+            }
+            live.monitor.seq()
+        };
+        self.inner.seq.send_replace(seq);
+    }
+
+    async fn run_live(
+        self,
+        engine: EngineHandle,
+        mut rx: broadcast::Receiver<crate::engine::Committed>,
+        log: Option<LogReader>,
+    ) {
+        let mut batch: Vec<(u64, Arc<Event>)> = Vec::new();
+        loop {
+            let last = self.live().monitor.seq();
+            let first = rx.recv().await;
+            let mut lagged = false;
+            batch.clear();
+            let mut next = last;
+            let mut push = |c: crate::engine::Committed, batch: &mut Vec<_>, lagged: &mut bool| {
+                if c.seq <= next {
+                    return;
+                }
+                if c.seq != next + 1 {
+                    *lagged = true;
+                    return;
+                }
+                next = c.seq;
+                batch.push((c.seq, c.event));
+            };
+            match first {
+                Ok(c) => push(c, &mut batch, &mut lagged),
+                Err(RecvError::Lagged(_)) => lagged = true,
+                Err(RecvError::Closed) => return,
+            }
+            // Drain what is already there: one write lock, one wake-up per burst.
+            while !lagged && batch.len() < 1024 {
+                match rx.try_recv() {
+                    Ok(c) => push(c, &mut batch, &mut lagged),
+                    Err(broadcast::error::TryRecvError::Lagged(_)) => lagged = true,
+                    Err(_) => break,
+                }
+            }
+            self.apply_live(&batch);
+            if lagged {
+                metrics::counter!("mirante_monitor_catch_ups").increment(1);
+                if !self.catch_up_live(log.as_ref()).await {
+                    tracing::warn!("monitor: rebuilding from a fresh snapshot");
+                    self.bootstrap(&engine).await;
+                }
+            }
+        }
+    }
+
+    /// Reads the events after the model's sequence from the log and applies them.
+    async fn catch_up_live(&self, log: Option<&LogReader>) -> bool {
+        let Some(log) = log else {
+            return false;
+        };
+        loop {
+            let after = self.live().monitor.seq();
+            let chunk = match log(after, 4096).await {
+                Ok(chunk) => chunk,
+                Err(error) => {
+                    tracing::warn!(%error, "monitor: cannot read the log");
+                    return false;
+                }
+            };
+            if chunk.is_empty() {
+                return true;
+            }
+            let Some(events) = decode(after, &chunk) else {
+                return false;
+            };
+            self.apply_live(&events);
+        }
+    }
+
+    async fn run_records(
+        self,
+        _engine: EngineHandle,
+        mut rx: broadcast::Receiver<crate::engine::Committed>,
+        log: Option<LogReader>,
+    ) {
+        // Replay the whole log, then follow the broadcast (catching up from the log again
+        // whenever the broadcast lags).
+        loop {
+            if let Some(log) = &log
+                && !self.catch_up_records(log).await
+            {
+                return;
+            }
+            loop {
+                let last = self.records().seq();
+                match rx.recv().await {
+                    Ok(c) if c.seq <= last => {}
+                    // Without a log, a gap cannot be repaired: fold what comes.
+                    Ok(c) if c.seq == last + 1 || log.is_none() => {
+                        self.apply_records(&[(c.seq, c.event)])
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => break,
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        }
+    }
+
+    fn apply_records(&self, events: &[(u64, Arc<Event>)]) {
+        let mut facts = Vec::new();
+        let seq = {
+            let mut records = self
+                .inner
+                .records
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            for (seq, event) in events {
+                if let Some(fact) = records.apply(*seq, event) {
+                    facts.push(fact);
+                }
+            }
+            records.seq()
+        };
+        for fact in facts {
+            let _ = self.inner.facts.send(Arc::new(fact));
+        }
+        self.inner.records_seq.send_replace(seq);
+    }
+
+    async fn catch_up_records(&self, log: &LogReader) -> bool {
+        loop {
+            let after = self.records().seq();
+            let chunk = match log(after, 4096).await {
+                Ok(chunk) => chunk,
+                Err(error) => {
+                    tracing::error!(%error, "monitor: cannot read the log for transcripts");
+                    return false;
+                }
+            };
+            if chunk.is_empty() {
+                return true;
+            }
+            let Some(events) = decode(after, &chunk) else {
+                return false;
+            };
+            self.apply_records(&events);
+        }
+    }
+
+    pub(crate) fn frames(&self) -> std::sync::MutexGuard<'_, stream::FrameCache> {
+        self.inner
+            .frames
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn decode(after: u64, chunk: &[StoredEvent]) -> Option<Vec<(u64, Arc<Event>)>> {
+    let mut out = Vec::with_capacity(chunk.len());
+    let mut expect = after + 1;
+    for stored in chunk {
+        if stored.seq != expect {
+            tracing::error!(seq = stored.seq, expect, "monitor: gap in the log");
+            return None;
+        }
+        match serde_json::from_slice::<Event>(&stored.payload) {
+            Ok(event) => out.push((stored.seq, Arc::new(event))),
+            Err(error) => {
+                tracing::error!(seq = stored.seq, %error, "monitor: undecodable event");
+                return None;
+            }
+        }
+        expect += 1;
+    }
+    Some(out)
+}
+
+/// One open stream, counted against the limits until dropped.
+#[derive(Debug)]
+pub struct StreamSlot {
+    service: MonitorService,
+    account: u64,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut c = self
+            .service
+            .inner
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = c.get_mut(&self.account) {
+            *n -= 1;
+            if *n == 0 {
+                c.remove(&self.account);
+            }
+        }
+        let total: usize = c.values().sum();
+        metrics::gauge!("mirante_monitor_streams").set(total as f64);
+    }
+}

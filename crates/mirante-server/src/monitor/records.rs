@@ -1,0 +1,526 @@
+//! Transcripts and internal chat as read models fed by the event log: what *Acompanhar*
+//! (M-40, the transcript so far), *Conferir histórico* (M-41, the contact's earlier sessions)
+//! and the *chat interno* (M-11, conversations and unread counts) answer from.
+//!
+//! Both are folds of events in log order, bootstrapped by replaying the log at start and
+//! then fed by the engine's broadcast (see [`super::MonitorService`]). Memory is bounded:
+//! at most [`RecordLimits::finished_sessions`] finished sessions are kept (oldest finished
+//! forgotten first), at most [`RecordLimits::messages_per_session`] messages per session
+//! (the newest; `truncated` says so) and [`RecordLimits::messages_per_conversation`] per
+//! internal conversation. Older history stays in the log (reports read it).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use mirante_core::event::Author;
+use mirante_core::{
+    AgentId, ChannelId, ContactId, Event, EventKind, FinishReason, Outcome, SessionId,
+    SupervisorId, TeamId, Timestamp,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Bounds of the in-memory records.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordLimits {
+    /// Finished sessions kept with their transcripts.
+    pub finished_sessions: usize,
+    /// Messages kept per session (the newest).
+    pub messages_per_session: usize,
+    /// Messages kept per internal conversation (the newest).
+    pub messages_per_conversation: usize,
+}
+
+impl Default for RecordLimits {
+    fn default() -> Self {
+        Self {
+            finished_sessions: 50_000,
+            messages_per_session: 500,
+            messages_per_conversation: 1_000,
+        }
+    }
+}
+
+/// One message of a transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MessageView {
+    /// Message id.
+    pub id: u64,
+    /// When (ms since the epoch).
+    #[schema(value_type = i64)]
+    pub at: Timestamp,
+    /// `customer`, `bot`, `agent`, `supervisor` or `system`.
+    #[schema(value_type = String)]
+    pub author: Author,
+    /// The agent, when an agent wrote it.
+    #[schema(value_type = Option<u64>)]
+    pub agent: Option<AgentId>,
+    /// The text.
+    pub text: String,
+    /// How many attachments it carries.
+    pub attachments: usize,
+}
+
+/// One session's record: where it went, how it ended, its transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SessionRecord {
+    /// Id.
+    #[schema(value_type = u64)]
+    pub id: SessionId,
+    /// The customer.
+    #[schema(value_type = u64)]
+    pub contact: ContactId,
+    /// The channel.
+    #[schema(value_type = u64)]
+    pub channel: ChannelId,
+    /// Its (last) team.
+    #[schema(value_type = Option<u64>)]
+    pub team: Option<TeamId>,
+    /// Its (last) agent.
+    #[schema(value_type = Option<u64>)]
+    pub agent: Option<AgentId>,
+    /// Its protocol, once it reached an agent.
+    pub protocol: Option<String>,
+    /// When it started (ms).
+    #[schema(value_type = i64)]
+    pub started_at: Timestamp,
+    /// When it finished (ms); `null` while open.
+    #[schema(value_type = Option<i64>)]
+    pub finished_at: Option<Timestamp>,
+    /// Why it finished.
+    #[schema(value_type = Option<String>)]
+    pub reason: Option<FinishReason>,
+    /// Success or lost.
+    #[schema(value_type = Option<String>)]
+    pub outcome: Option<Outcome>,
+    /// Wrap-up code.
+    pub wrapup: Option<String>,
+    /// Older messages were dropped from memory (they remain in the log).
+    pub truncated: bool,
+    /// The transcript (oldest first).
+    #[schema(value_type = Vec<MessageView>)]
+    pub messages: VecDeque<MessageView>,
+}
+
+/// One internal chat message (M-11).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ChatMessage {
+    /// Id.
+    pub id: u64,
+    /// When (ms).
+    #[schema(value_type = i64)]
+    pub at: Timestamp,
+    /// The agent of the conversation.
+    #[schema(value_type = u64)]
+    pub agent: AgentId,
+    /// The supervisor of the conversation (its account id).
+    #[schema(value_type = u64)]
+    pub supervisor: SupervisorId,
+    /// True when the agent wrote it.
+    pub from_agent: bool,
+    /// The text.
+    pub text: String,
+}
+
+/// A supervisor's conversation with one agent, summarized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ChatSummary {
+    /// The agent.
+    #[schema(value_type = u64)]
+    pub agent: AgentId,
+    /// Messages from the agent the supervisor has not read (the badge of M-11).
+    pub unread: u64,
+    /// The last message, if any.
+    pub last: Option<ChatMessage>,
+    /// The agent has read the conversation up to this message id ("seen").
+    pub agent_read_up_to: u64,
+}
+
+#[derive(Debug, Default)]
+struct Conversation {
+    messages: VecDeque<ChatMessage>,
+    read_by_agent: u64,
+    read_by_supervisor: u64,
+}
+
+/// What a folded event means for live followers (published by the service).
+#[derive(Debug, Clone)]
+pub enum Fact {
+    /// A message in a session.
+    Message(SessionId, Arc<MessageView>),
+    /// An internal message.
+    Chat(Arc<ChatMessage>),
+    /// One side read a conversation.
+    ChatRead {
+        /// The agent.
+        agent: AgentId,
+        /// The supervisor.
+        supervisor: SupervisorId,
+        /// The agent read (else the supervisor).
+        by_agent: bool,
+        /// Up to this message.
+        up_to: u64,
+    },
+    /// A session finished.
+    Finished(SessionId),
+}
+
+/// Transcripts (open and recently finished sessions) and internal conversations.
+#[derive(Debug, Default)]
+pub struct Records {
+    limits: RecordLimits,
+    seq: u64,
+    sessions: HashMap<SessionId, SessionRecord>,
+    by_contact: HashMap<ContactId, Vec<SessionId>>,
+    finished: VecDeque<SessionId>,
+    chats: BTreeMap<(SupervisorId, AgentId), Conversation>,
+}
+
+impl Records {
+    /// Empty records (before the first event of the log).
+    pub fn new(limits: RecordLimits) -> Records {
+        Records {
+            limits,
+            ..Records::default()
+        }
+    }
+
+    /// The last folded sequence number.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// One session's record (open or kept after finishing).
+    pub fn session(&self, id: SessionId) -> Option<&SessionRecord> {
+        self.sessions.get(&id)
+    }
+
+    /// The contact's sessions known here, newest first.
+    pub fn contact_sessions(&self, contact: ContactId) -> impl Iterator<Item = &SessionRecord> {
+        self.by_contact
+            .get(&contact)
+            .into_iter()
+            .flat_map(|v| v.iter().rev())
+            .filter_map(|id| self.sessions.get(id))
+    }
+
+    /// A conversation, oldest first (at most `limit` newest messages, before `before` when
+    /// given).
+    pub fn conversation(
+        &self,
+        supervisor: SupervisorId,
+        agent: AgentId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Vec<ChatMessage> {
+        let Some(c) = self.chats.get(&(supervisor, agent)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<ChatMessage> = c
+            .messages
+            .iter()
+            .rev()
+            .filter(|m| before.is_none_or(|b| m.id < b))
+            .take(limit)
+            .cloned()
+            .collect();
+        out.reverse();
+        out
+    }
+
+    /// Every conversation of a supervisor, with the unread count of each.
+    pub fn summaries(&self, supervisor: SupervisorId) -> Vec<ChatSummary> {
+        self.chats
+            .range((supervisor, AgentId(0))..=(supervisor, AgentId(u64::MAX)))
+            .map(|((_, agent), c)| ChatSummary {
+                agent: *agent,
+                unread: c
+                    .messages
+                    .iter()
+                    .filter(|m| m.from_agent && m.id > c.read_by_supervisor)
+                    .count() as u64,
+                last: c.messages.back().cloned(),
+                agent_read_up_to: c.read_by_agent,
+            })
+            .collect()
+    }
+
+    /// Folds one event; returns what followers should hear of it.
+    pub fn apply(&mut self, seq: u64, event: &Event) -> Option<Fact> {
+        self.seq = seq;
+        let at = event.at;
+        match &event.kind {
+            EventKind::SessionStarted {
+                session,
+                contact,
+                channel,
+                ..
+            } => {
+                self.sessions.insert(
+                    *session,
+                    SessionRecord {
+                        id: *session,
+                        contact: *contact,
+                        channel: *channel,
+                        team: None,
+                        agent: None,
+                        protocol: None,
+                        started_at: at,
+                        finished_at: None,
+                        reason: None,
+                        outcome: None,
+                        wrapup: None,
+                        truncated: false,
+                        messages: VecDeque::new(),
+                    },
+                );
+                self.by_contact.entry(*contact).or_default().push(*session);
+                None
+            }
+            EventKind::MessagePosted {
+                session,
+                message,
+                author,
+                agent,
+                text,
+                attachments,
+                ..
+            } => {
+                let view = MessageView {
+                    id: message.0,
+                    at,
+                    author: *author,
+                    agent: *agent,
+                    text: text.clone(),
+                    attachments: attachments.len(),
+                };
+                let cap = self.limits.messages_per_session.max(1);
+                let record = self.sessions.get_mut(session)?;
+                if record.messages.len() >= cap {
+                    record.messages.pop_front();
+                    record.truncated = true;
+                }
+                record.messages.push_back(view.clone());
+                Some(Fact::Message(*session, Arc::new(view)))
+            }
+            EventKind::SessionQueued { session, team, .. } => {
+                if let Some(r) = self.sessions.get_mut(session) {
+                    r.team = Some(*team);
+                }
+                None
+            }
+            EventKind::SessionAssigned {
+                session,
+                agent,
+                team,
+                protocol,
+                ..
+            } => {
+                if let Some(r) = self.sessions.get_mut(session) {
+                    r.team = Some(*team);
+                    r.agent = Some(*agent);
+                    if let Some(p) = protocol {
+                        r.protocol = Some(p.clone());
+                    }
+                }
+                None
+            }
+            EventKind::SessionFinished {
+                session,
+                reason,
+                outcome,
+                wrapup,
+                ..
+            } => {
+                let r = self.sessions.get_mut(session)?;
+                r.finished_at = Some(at);
+                r.reason = Some(*reason);
+                r.outcome = Some(*outcome);
+                r.wrapup = wrapup.clone();
+                self.finished.push_back(*session);
+                while self.finished.len() > self.limits.finished_sessions {
+                    if let Some(old) = self.finished.pop_front() {
+                        self.forget(old);
+                    }
+                }
+                Some(Fact::Finished(*session))
+            }
+            EventKind::InternalMessageSent {
+                message,
+                agent,
+                supervisor,
+                from_agent,
+                text,
+            } => {
+                let m = ChatMessage {
+                    id: message.0,
+                    at,
+                    agent: *agent,
+                    supervisor: *supervisor,
+                    from_agent: *from_agent,
+                    text: text.clone(),
+                };
+                let cap = self.limits.messages_per_conversation.max(1);
+                let c = self.chats.entry((*supervisor, *agent)).or_default();
+                if c.messages.len() >= cap {
+                    c.messages.pop_front();
+                }
+                c.messages.push_back(m.clone());
+                Some(Fact::Chat(Arc::new(m)))
+            }
+            EventKind::InternalMessagesRead {
+                agent,
+                supervisor,
+                by_agent,
+                up_to,
+            } => {
+                let c = self.chats.entry((*supervisor, *agent)).or_default();
+                if *by_agent {
+                    c.read_by_agent = c.read_by_agent.max(up_to.0);
+                } else {
+                    c.read_by_supervisor = c.read_by_supervisor.max(up_to.0);
+                }
+                Some(Fact::ChatRead {
+                    agent: *agent,
+                    supervisor: *supervisor,
+                    by_agent: *by_agent,
+                    up_to: up_to.0,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn forget(&mut self, id: SessionId) {
+        if let Some(r) = self.sessions.remove(&id)
+            && let Some(v) = self.by_contact.get_mut(&r.contact)
+        {
+            v.retain(|s| *s != id);
+            if v.is_empty() {
+                self.by_contact.remove(&r.contact);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mirante_core::model::{Actor, FinishReason};
+    use mirante_core::{InternalMessageId, MessageId};
+
+    fn ev(at: i64, kind: EventKind) -> Event {
+        Event {
+            at: Timestamp(at),
+            kind,
+        }
+    }
+
+    fn start(s: u64, c: u64) -> Event {
+        ev(
+            1,
+            EventKind::SessionStarted {
+                session: SessionId(s),
+                contact: ContactId(c),
+                channel: ChannelId(1),
+                flow: mirante_core::FlowId(1),
+            },
+        )
+    }
+
+    fn msg(s: u64, id: u64) -> Event {
+        ev(
+            2,
+            EventKind::MessagePosted {
+                session: SessionId(s),
+                message: MessageId(id),
+                author: Author::Customer,
+                agent: None,
+                text: format!("m{id}"),
+                attachments: vec![],
+                external_id: None,
+            },
+        )
+    }
+
+    fn finish(s: u64) -> Event {
+        ev(
+            3,
+            EventKind::SessionFinished {
+                session: SessionId(s),
+                reason: FinishReason::ByCustomer,
+                outcome: Outcome::Success,
+                wrapup: None,
+                by: Actor::Customer,
+            },
+        )
+    }
+
+    #[test]
+    fn m41_history_is_bounded_and_keeps_the_newest() {
+        let mut r = Records::new(RecordLimits {
+            finished_sessions: 2,
+            messages_per_session: 2,
+            messages_per_conversation: 2,
+        });
+        let mut seq = 0;
+        let mut feed = |r: &mut Records, e: Event| {
+            seq += 1;
+            r.apply(seq, &e)
+        };
+        for s in 1..=3 {
+            feed(&mut r, start(s, 7));
+            for m in 0..3 {
+                feed(&mut r, msg(s, s * 10 + m));
+            }
+            feed(&mut r, finish(s));
+        }
+        let kept: Vec<u64> = r.contact_sessions(ContactId(7)).map(|s| s.id.0).collect();
+        assert_eq!(kept, vec![3, 2], "the oldest finished session is forgotten");
+        let s3 = r.session(SessionId(3)).unwrap();
+        assert!(s3.truncated);
+        assert_eq!(
+            s3.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![31, 32]
+        );
+    }
+
+    #[test]
+    fn m11_unread_counts_follow_reads() {
+        let mut r = Records::new(RecordLimits::default());
+        let sent = |id: u64, from_agent: bool| {
+            ev(
+                id as i64,
+                EventKind::InternalMessageSent {
+                    message: InternalMessageId(id),
+                    agent: AgentId(1),
+                    supervisor: SupervisorId(9),
+                    from_agent,
+                    text: "x".into(),
+                },
+            )
+        };
+        r.apply(1, &sent(1, true));
+        r.apply(2, &sent(2, true));
+        r.apply(3, &sent(3, false));
+        assert_eq!(r.summaries(SupervisorId(9))[0].unread, 2);
+        r.apply(
+            4,
+            &ev(
+                4,
+                EventKind::InternalMessagesRead {
+                    agent: AgentId(1),
+                    supervisor: SupervisorId(9),
+                    by_agent: false,
+                    up_to: InternalMessageId(3),
+                },
+            ),
+        );
+        assert_eq!(r.summaries(SupervisorId(9))[0].unread, 0);
+        assert!(r.summaries(SupervisorId(8)).is_empty());
+        assert_eq!(
+            r.conversation(SupervisorId(9), AgentId(1), None, 2).len(),
+            2
+        );
+    }
+}
