@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use mirante_core::{AgentId, SupervisorId};
+use mirante_core::{AgentId, ChannelId, SupervisorId};
 use serde::{Deserialize, Serialize};
 
 use crate::{AuthError, Group, Permission, Scope};
@@ -53,6 +53,11 @@ pub enum PrincipalKind {
         token: TokenId,
         /// Its creator, as the core knows it.
         supervisor: SupervisorId,
+        /// A channel token: the one channel whose integration API it may use (and nothing
+        /// else). `None` for ordinary tokens, and for a channel token whose creator no longer
+        /// holds `config.manage` over every team.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<ChannelId>,
     },
 }
 
@@ -117,10 +122,55 @@ impl Principal {
             kind: PrincipalKind::Token {
                 token,
                 supervisor: SupervisorId(creator.0),
+                channel: None,
             },
             full: false,
             permissions: permissions.intersection(&held).copied().collect(),
             scope: creator_group.scope().intersect(teams),
+        }
+    }
+
+    /// A channel token created by `creator`: no permission and no team; it may use only
+    /// `channel`'s integration API, and only while its creator holds `config.manage` over
+    /// every team (channels are shared configuration), so demoting the creator disarms it.
+    pub fn channel_token(
+        creator: AccountId,
+        creator_group: &Group,
+        token: TokenId,
+        channel: ChannelId,
+    ) -> Principal {
+        let armed = creator_group
+            .effective_permissions()
+            .contains(&Permission::ConfigManage)
+            && !creator_group.scope().is_restricted();
+        Principal {
+            account: creator,
+            kind: PrincipalKind::Token {
+                token,
+                supervisor: SupervisorId(creator.0),
+                channel: armed.then_some(channel),
+            },
+            full: false,
+            permissions: BTreeSet::new(),
+            scope: Scope::Teams(BTreeSet::new()),
+        }
+    }
+
+    /// The channel a channel token may act for.
+    pub fn channel(&self) -> Option<ChannelId> {
+        match self.kind {
+            PrincipalKind::Token { channel, .. } => channel,
+            _ => None,
+        }
+    }
+
+    /// The channel integration check: `Forbidden` unless a channel token; a token of
+    /// another channel answers `NotFound`, exactly as a channel that does not exist.
+    pub fn require_channel(&self, channel: ChannelId) -> Result<(), AuthError> {
+        match self.channel() {
+            Some(own) if own == channel => Ok(()),
+            Some(_) => Err(AuthError::NotFound),
+            None => Err(AuthError::Forbidden),
         }
     }
 
@@ -224,6 +274,27 @@ mod tests {
         assert_eq!(t.scope, Scope::Teams([TeamId(2)].into()));
         assert!(!t.full && t.require_full_admin().is_err());
         assert_eq!(t.audit_actor(), "token:5");
+        assert_eq!(t.require_channel(ChannelId(1)), Err(AuthError::Forbidden));
+    }
+
+    #[test]
+    fn channel_tokens_act_for_one_channel_only_while_their_creator_may() {
+        let config = group(false, &[Permission::ConfigManage], None);
+        let t = Principal::channel_token(AccountId(1), &config, TokenId(2), ChannelId(3));
+        assert!(t.permissions.is_empty() && !t.scope.sees_team(TeamId(1)));
+        assert_eq!(t.channel(), Some(ChannelId(3)));
+        assert!(t.require_channel(ChannelId(3)).is_ok());
+        assert_eq!(t.require_channel(ChannelId(4)), Err(AuthError::NotFound));
+        assert!(Permission::ALL.iter().all(|p| t.require(*p).is_err()));
+        let restricted = group(false, &[Permission::ConfigManage], Some(&[1]));
+        let demoted = Principal::channel_token(AccountId(1), &restricted, TokenId(2), ChannelId(3));
+        assert_eq!(
+            demoted.require_channel(ChannelId(3)),
+            Err(AuthError::Forbidden)
+        );
+        let monitor = group(false, &[Permission::MonitorView], None);
+        let demoted = Principal::channel_token(AccountId(1), &monitor, TokenId(2), ChannelId(3));
+        assert_eq!(demoted.channel(), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod feeds;
 pub mod http;
 pub mod monitor;
 pub mod telemetry;
@@ -128,11 +129,12 @@ where
         auth: AuthState::new(accounts, Arc::new(SystemClock), config.auth, config.mailer),
         monitor: monitor::MonitorService::start(
             engine.handle.clone(),
-            Some(log),
+            Some(log.clone()),
             Arc::new(SystemClock),
             monitor::LiveConfig::default(),
         )
         .await,
+        feeds: feeds::Feeds::start(engine.handle.clone(), Some(log)),
     };
     if config.command_api {
         tracing::warn!("the development command API is enabled (full administrators only)");

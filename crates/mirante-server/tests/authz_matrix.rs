@@ -167,6 +167,7 @@ fn token(app: &TestApp, creator: u64, teams: Option<Vec<u64>>, secret: &str) -> 
             creator,
             permissions: vec!["monitor.view".into()],
             teams,
+            channel: None,
             created_ms: common::T0,
             last_used_ms: None,
             revoked_ms: None,
@@ -685,6 +686,411 @@ fn table() -> Vec<Row> {
                 ))
             },
             expect: [401, 403, 204, 403, 204, 404],
+        },
+        // ---- configuration (issue 4): shared configuration is changed only by unrestricted
+        // administrators; teams and agents follow the scope.
+        Row {
+            method: "GET",
+            path: "/api/v1/channels",
+            request: |_, _| no_body("/api/v1/channels"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/channels",
+            request: |w, _| {
+                (
+                    "/api/v1/channels".into(),
+                    Some(json!({"kind": "api", "name": format!("Canal {}", w.n())})),
+                )
+            },
+            expect: [401, 403, 201, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/channels/{id}",
+            request: |_, _| no_body("/api/v1/channels/1"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "PATCH",
+            path: "/api/v1/channels/{id}",
+            request: |w, _| {
+                (
+                    "/api/v1/channels/1".into(),
+                    Some(json!({"name": format!("Chat {}", w.n())})),
+                )
+            },
+            expect: [401, 403, 200, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            path: "/api/v1/channels/{id}",
+            request: |_, _| no_body("/api/v1/channels/999"),
+            expect: [401, 403, 404, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/channels/{id}/tokens",
+            request: |_, _| {
+                (
+                    "/api/v1/channels/1/tokens".into(),
+                    Some(json!({"name": "integração"})),
+                )
+            },
+            expect: [401, 403, 201, 403, 403, 403],
+        },
+        // The channel API takes channel tokens only (tests/api_channels.rs covers them).
+        Row {
+            method: "POST",
+            path: "/api/v1/channels/{id}/messages",
+            request: |_, _| {
+                (
+                    "/api/v1/channels/1/messages".into(),
+                    Some(json!({"contact": "5511900000000", "text": "oi"})),
+                )
+            },
+            expect: [401, 403, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/channels/{id}/status",
+            request: |_, _| {
+                (
+                    "/api/v1/channels/1/status".into(),
+                    Some(json!({"message": 1, "status": "read"})),
+                )
+            },
+            expect: [401, 403, 403, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/channels/{id}/outbound",
+            request: |_, _| no_body("/api/v1/channels/1/outbound"),
+            expect: [401, 403, 403, 403, 403, 403],
+        },
+        Row {
+            method: "PUT",
+            path: "/api/v1/channels/{id}/webhook",
+            request: |_, _| {
+                (
+                    "/api/v1/channels/1/webhook".into(),
+                    Some(json!({"url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"})),
+                )
+            },
+            expect: [401, 403, 200, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            path: "/api/v1/channels/{id}/webhook",
+            request: |_, _| no_body("/api/v1/channels/1/webhook"),
+            expect: [401, 403, 204, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/teams",
+            request: |_, _| no_body("/api/v1/teams"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/teams",
+            request: |w, _| {
+                (
+                    "/api/v1/teams".into(),
+                    Some(json!({"name": format!("Equipe {}", w.n())})),
+                )
+            },
+            expect: [401, 403, 201, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/teams/{id}",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/teams/{}",
+                    if inside { w.team_in.0 } else { w.team_out.0 }
+                ))
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        Row {
+            method: "PATCH",
+            path: "/api/v1/teams/{id}",
+            request: |w, inside| {
+                (
+                    format!(
+                        "/api/v1/teams/{}",
+                        if inside { w.team_in.0 } else { w.team_out.0 }
+                    ),
+                    Some(json!({"closing_message": "Obrigado pelo contato!"})),
+                )
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/agents",
+            request: |_, _| no_body("/api/v1/agents"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/agents",
+            request: |w, inside| {
+                let n = w.n();
+                (
+                    "/api/v1/agents".into(),
+                    Some(
+                        json!({"name": format!("Agente {n}"), "email": format!("agente{n}@example.com"),
+                        "teams": [if inside { w.team_in.0 } else { w.team_out.0 }]}),
+                    ),
+                )
+            },
+            expect: [401, 403, 201, 403, 201, 422],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/agents/{id}",
+            request: |w, inside| {
+                no_body(&format!(
+                    "/api/v1/agents/{}",
+                    if inside { w.agent_in.0 } else { w.agent_out.0 }
+                ))
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        Row {
+            method: "PATCH",
+            path: "/api/v1/agents/{id}",
+            request: |w, inside| {
+                (
+                    format!(
+                        "/api/v1/agents/{}",
+                        if inside { w.agent_in.0 } else { w.agent_out.0 }
+                    ),
+                    Some(json!({"nickname": "Nick"})),
+                )
+            },
+            expect: [401, 403, 200, 403, 200, 404],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/pause-reasons",
+            request: |_, _| no_body("/api/v1/pause-reasons"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/pause-reasons",
+            request: |w, _| {
+                (
+                    "/api/v1/pause-reasons".into(),
+                    Some(json!({"name": format!("Pausa {}", w.n())})),
+                )
+            },
+            expect: [401, 403, 201, 403, 403, 403],
+        },
+        Row {
+            method: "PATCH",
+            path: "/api/v1/pause-reasons/{id}",
+            request: |w, _| {
+                (
+                    format!("/api/v1/pause-reasons/{}", w.pause_reason),
+                    Some(json!({"max_duration_ms": 3_600_000})),
+                )
+            },
+            expect: [401, 403, 200, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/flows",
+            request: |_, _| no_body("/api/v1/flows"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/flows",
+            request: |w, _| {
+                (
+                    "/api/v1/flows".into(),
+                    Some(json!({"name": format!("Fluxo {}", w.n()), "start": "fim",
+                        "steps": {"fim": {"kind": "finish", "text": "Até logo!"}}})),
+                )
+            },
+            expect: [401, 403, 201, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/flows/{id}",
+            request: |_, _| no_body("/api/v1/flows/1"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "PUT",
+            path: "/api/v1/flows/{id}",
+            request: |w, _| {
+                (
+                    "/api/v1/flows/1".into(),
+                    Some(json!({"name": "fluxo 5511911110001", "start": "r",
+                        "steps": {"r": {"kind": "route", "team": w.team_in.0}}})),
+                )
+            },
+            expect: [401, 403, 200, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/settings",
+            request: |_, _| no_body("/api/v1/settings"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "PATCH",
+            path: "/api/v1/settings",
+            request: |_, _| ("/api/v1/settings".into(), Some(json!({"bulk_cap": 5}))),
+            expect: [401, 403, 200, 403, 403, 403],
+        },
+        // ---- contacts: a shared directory (read: `session.history`; change: `config.manage`).
+        Row {
+            method: "GET",
+            path: "/api/v1/contacts",
+            request: |_, _| no_body("/api/v1/contacts?q=5511911110001"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/contacts/{id}",
+            request: |_, _| no_body("/api/v1/contacts/1"),
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        Row {
+            method: "PATCH",
+            path: "/api/v1/contacts/{id}",
+            request: |_, _| {
+                (
+                    "/api/v1/contacts/1".into(),
+                    Some(json!({"name": "Cliente Um"})),
+                )
+            },
+            expect: [401, 403, 200, 403, 200, 200],
+        },
+        // ---- the agent's own actions: only the agent persona passes. Ana is offline and her
+        // team's session waits (least-busy mode): the core refuses what needs more (409/422).
+        Row {
+            method: "GET",
+            path: "/api/v1/me/status",
+            request: |_, _| no_body("/api/v1/me/status"),
+            expect: [401, 200, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/me/pause",
+            request: |w, _| {
+                (
+                    "/api/v1/me/pause".into(),
+                    Some(json!({"reason": w.pause_reason})),
+                )
+            },
+            expect: [401, 409, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/me/resume",
+            request: |_, _| no_body("/api/v1/me/resume"),
+            expect: [401, 409, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/me/logout",
+            request: |_, _| no_body("/api/v1/me/logout"),
+            expect: [401, 409, 403, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/me/sessions",
+            request: |_, _| no_body("/api/v1/me/sessions"),
+            expect: [401, 200, 403, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/me/sessions/{id}/messages",
+            request: |w, _| no_body(&format!("/api/v1/me/sessions/{}/messages", w.session_in)),
+            expect: [401, 200, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/me/sessions/{id}/pull",
+            request: |w, _| no_body(&format!("/api/v1/me/sessions/{}/pull", w.session_in)),
+            expect: [401, 422, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/me/sessions/{id}/messages",
+            request: |w, _| {
+                (
+                    format!("/api/v1/me/sessions/{}/messages", w.session_in),
+                    Some(json!({"text": "Olá"})),
+                )
+            },
+            expect: [401, 409, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/me/sessions/{id}/transfer",
+            request: |w, _| {
+                (
+                    format!("/api/v1/me/sessions/{}/transfer", w.session_in),
+                    Some(json!({"team": w.team_out.0})),
+                )
+            },
+            expect: [401, 409, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/me/sessions/{id}/finish",
+            request: |w, _| {
+                (
+                    format!("/api/v1/me/sessions/{}/finish", w.session_in),
+                    Some(json!({})),
+                )
+            },
+            expect: [401, 409, 403, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/me/chat",
+            request: |_, _| no_body("/api/v1/me/chat"),
+            expect: [401, 200, 403, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            path: "/api/v1/me/chat/{id}",
+            request: |w, _| no_body(&format!("/api/v1/me/chat/{}", w.full_account)),
+            expect: [401, 200, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/me/chat/{id}",
+            request: |w, _| {
+                (
+                    format!("/api/v1/me/chat/{}", w.full_account),
+                    Some(json!({"text": "Preciso de ajuda"})),
+                )
+            },
+            expect: [401, 204, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            path: "/api/v1/me/chat/{id}/read",
+            request: |w, _| no_body(&format!("/api/v1/me/chat/{}/read", w.full_account)),
+            expect: [401, 204, 403, 403, 403, 403],
+        },
+        // Last: Ana goes online (and takes her team's waiting session).
+        Row {
+            method: "POST",
+            path: "/api/v1/me/login",
+            request: |_, _| no_body("/api/v1/me/login"),
+            expect: [401, 200, 403, 403, 403, 403],
         },
     ]
 }

@@ -53,6 +53,7 @@ async fn router_for(engine: &Engine, command_api: bool) -> (Router, AppState) {
             AuthConfig::default(),
             Arc::new(MemoryMailer::default()),
         ),
+        feeds: mirante_server::feeds::Feeds::start(engine.handle.clone(), None),
         monitor: mirante_server::monitor::MonitorService::start(
             engine.handle.clone(),
             None,

@@ -127,8 +127,7 @@ fn kind_columns(kind: AccountKind) -> (Option<i64>, Option<i64>) {
     }
 }
 
-const TOKEN_COLS: &str =
-    "id, name, secret_hash, creator, permissions, teams, created_ms, last_used_ms, revoked_ms";
+const TOKEN_COLS: &str = "id, name, secret_hash, creator, permissions, teams, created_ms, last_used_ms, revoked_ms, channel";
 fn token_row(row: &Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
         id: uid(row.get(0)?),
@@ -140,6 +139,7 @@ fn token_row(row: &Row<'_>) -> rusqlite::Result<ApiToken> {
         created_ms: row.get(6)?,
         last_used_ms: row.get(7)?,
         revoked_ms: row.get(8)?,
+        channel: row.get::<_, Option<i64>>(9)?.map(uid),
     })
 }
 
@@ -372,8 +372,8 @@ impl AccountStore for SqliteAccounts {
         let conn = self.conn();
         conn.execute(
             "INSERT INTO api_tokens (name, secret_hash, creator, permissions, teams, created_ms,
-                                     last_used_ms, revoked_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                     last_used_ms, revoked_ms, channel)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 t.name,
                 t.secret_hash,
@@ -382,7 +382,8 @@ impl AccountStore for SqliteAccounts {
                 t.teams.as_deref().map(join),
                 t.created_ms,
                 t.last_used_ms,
-                t.revoked_ms
+                t.revoked_ms,
+                t.channel.map(id)
             ],
         )
         .map_err(err("creating a token"))?;

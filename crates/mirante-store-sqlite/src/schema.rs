@@ -56,6 +56,8 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE account_preferences (
         account_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
         PRIMARY KEY (account_id, key));",
+    // 4: channel tokens (issue 4): an API token may be bound to one channel's integration API.
+    "ALTER TABLE api_tokens ADD COLUMN channel INTEGER;",
 ];
 
 /// How long a connection waits for a lock held by another connection before failing.

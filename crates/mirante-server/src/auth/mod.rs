@@ -410,6 +410,14 @@ pub fn group_from_record(r: &GroupRecord) -> Group {
 
 /// The principal an API token acts as.
 pub fn token_principal(creator: &Account, creator_group: &Group, token: &ApiToken) -> Principal {
+    if let Some(channel) = token.channel {
+        return Principal::channel_token(
+            AccountId(creator.id),
+            creator_group,
+            TokenId(token.id),
+            mirante_core::ChannelId(channel),
+        );
+    }
     let permissions: BTreeSet<Permission> = token
         .permissions
         .iter()

@@ -80,9 +80,9 @@ impl From<&Principal> for MeView {
         let (kind, supervisor, agent, token) = match p.kind {
             PrincipalKind::Admin { supervisor } => ("admin", Some(supervisor.0), None, None),
             PrincipalKind::Agent { agent } => ("agent", None, Some(agent.0), None),
-            PrincipalKind::Token { token, supervisor } => {
-                ("token", Some(supervisor.0), None, Some(token.0))
-            }
+            PrincipalKind::Token {
+                token, supervisor, ..
+            } => ("token", Some(supervisor.0), None, Some(token.0)),
         };
         MeView {
             account: p.account.0,

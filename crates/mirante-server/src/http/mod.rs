@@ -8,11 +8,15 @@
 //! the authorization-matrix test enumerates that document. Only `/healthz`, `/metrics` and
 //! the documentation itself live outside it.
 
+mod agent;
 mod agents;
 mod audit;
 mod auth;
+mod channels;
 mod chat;
 mod commands;
+mod config;
+mod contacts;
 mod error;
 pub mod extract;
 mod live;
@@ -50,6 +54,8 @@ pub struct AppState {
     pub auth: AuthState,
     /// The live monitor: read models and the stream hub (`crate::monitor`).
     pub monitor: crate::monitor::MonitorService,
+    /// Outbound feeds, transcripts, internal chat, webhooks (`crate::feeds`).
+    pub feeds: crate::feeds::Feeds,
 }
 
 /// The OpenAPI document's frame: title, security schemes.
@@ -66,6 +72,10 @@ pub struct AppState {
         (name = "sessions", description = "Supervisor actions on sessions: finish, transfer, follow, history"),
         (name = "agents", description = "Supervisor actions on agents: pause, end pause, log-out"),
         (name = "chat", description = "Internal chat with agents (`chat.internal`)"),
+        (name = "agent", description = "The logged-in agent's own actions (`/api/v1/me`, agents' sessions only)"),
+        (name = "channel-api", description = "Channel integrations: inbound messages, delivery status, outbound feed, webhook (channel tokens)"),
+        (name = "contacts", description = "Contacts: search (`session.history`), corrections (`config.manage`)"),
+        (name = "config", description = "Configuration: channels, teams, agents, pause reasons, bot flows, settings (`config.manage`)"),
         (name = "development", description = "Development switch `--enable-command-api` (full administrators only)"),
     )
 )]
@@ -98,7 +108,11 @@ pub fn api(command_api: bool) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(live::router())
         .merge(sessions::router())
         .merge(agents::router())
-        .merge(chat::router());
+        .merge(chat::router())
+        .merge(config::router())
+        .merge(agent::router())
+        .merge(channels::router())
+        .merge(contacts::router());
     if command_api {
         router = router.merge(commands::router());
     }

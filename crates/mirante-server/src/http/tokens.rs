@@ -39,6 +39,8 @@ pub struct TokenView {
     pub permissions: Vec<String>,
     /// Team restriction (`null` = the creator's scope).
     pub teams: Option<Vec<u64>>,
+    /// A channel token's channel (`POST /api/v1/channels/{channel}/tokens`).
+    pub channel: Option<u64>,
     /// Created (ms).
     pub created_ms: i64,
     /// Last used (ms).
@@ -55,6 +57,7 @@ impl From<&ApiToken> for TokenView {
             creator: t.creator,
             permissions: t.permissions.clone(),
             teams: t.teams.clone(),
+            channel: t.channel,
             created_ms: t.created_ms,
             last_used_ms: t.last_used_ms,
             revoked_ms: t.revoked_ms,
@@ -214,6 +217,7 @@ async fn create_token(
             t.dedup();
             t
         }),
+        channel: None,
         created_ms: state.auth.now_ms(),
         last_used_ms: None,
         revoked_ms: None,

@@ -226,11 +226,19 @@ impl TestApp {
             ),
             monitor: mirante_server::monitor::MonitorService::start(
                 engine.handle.clone(),
-                Some(log),
+                Some(log.clone()),
                 Arc::new(clock.clone()),
                 live_config(),
             )
             .await,
+            feeds: mirante_server::feeds::Feeds::start_with(
+                engine.handle.clone(),
+                Some(log),
+                mirante_server::feeds::webhook::WebhookConfig {
+                    backoff: std::time::Duration::from_millis(10),
+                    ..Default::default()
+                },
+            ),
         };
         TestApp {
             router: app(state.clone()),

@@ -165,6 +165,7 @@ pub fn tokens(store: &dyn AccountStore) {
         creator: 7,
         permissions: vec!["monitor.view".into()],
         teams: Some(vec![2]),
+        channel: Some(3),
         created_ms: 5,
         last_used_ms: None,
         revoked_ms: None,

@@ -106,6 +106,9 @@ pub struct ApiToken {
     pub permissions: Vec<String>,
     /// Team restriction (`None` = the creator's whole scope).
     pub teams: Option<Vec<u64>>,
+    /// A channel token: it authenticates only that channel's integration API
+    /// (`/api/v1/channels/{channel}/…`) and carries no other permission.
+    pub channel: Option<u64>,
     /// Creation time (ms).
     pub created_ms: i64,
     /// Last use (ms).
