@@ -13,8 +13,29 @@ const HEADER =
 
 export async function generate(url) {
   const doc = await (await fetch(`${url}/api/openapi.json`)).json()
+  uniqueOperationIds(doc)
   const ast = await openapiTS(doc)
   return HEADER + astToString(ast)
+}
+
+/** utoipa names operations after their handler functions, which may repeat across modules
+ * (`logout`); openapi-typescript needs them unique, so repeated ones get their path added. */
+function uniqueOperationIds(doc) {
+  const seen = new Map()
+  const ops = []
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    for (const [method, op] of Object.entries(item)) {
+      if (op && typeof op === 'object' && op.operationId) {
+        ops.push({ path, method, op })
+        seen.set(op.operationId, (seen.get(op.operationId) ?? 0) + 1)
+      }
+    }
+  }
+  for (const { path, method, op } of ops) {
+    if (seen.get(op.operationId) > 1) {
+      op.operationId = `${method}${path.replace(/[^A-Za-z0-9]+/g, '_')}`
+    }
+  }
 }
 
 async function main() {

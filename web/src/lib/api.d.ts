@@ -2,6 +2,102 @@
 // --enable-command-api`. Do not edit; `npm run check:api` fails when it drifts.
 
 export interface paths {
+    "/api/v1/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists the agents the caller sees. */
+        get: operations["list_agents"];
+        put?: never;
+        /**
+         * Creates an agent (in teams of the caller's scope). Its login is made with
+         *     `POST /api/v1/users` (`kind: agent`).
+         */
+        post: operations["create_agent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One agent (404 when absent or outside the caller's scope). */
+        get: operations["get_agent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Changes an agent: name, nickname, e-mail, teams, capacity, enabled. */
+        patch: operations["update_agent"];
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Force an agent's log-out (M-15): its open sessions go back to the front of their teams'
+         *     queues, keeping protocol and history.
+         */
+        post: operations["post_api_v1_agents_id_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause an agent with a reason (M-16). Refused with 409 `agent_has_open_sessions` while it
+         *     has open sessions (the message says how many).
+         */
+        post: operations["pause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End an agent's pause (M-16). */
+        post: operations["resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -67,7 +163,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Ends this session (a no-op for an API token) and clears the cookie. */
-        post: operations["logout"];
+        post: operations["post_api_v1_auth_logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -148,6 +244,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists the channels. */
+        get: operations["list_channels"];
+        put?: never;
+        /** Creates a channel (unrestricted administrators). */
+        post: operations["create_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One channel. */
+        get: operations["get_channel"];
+        put?: never;
+        post?: never;
+        /** Deletes a channel; refused with `channel_has_open_sessions` (409) while it has any. */
+        delete: operations["delete_channel"];
+        options?: never;
+        head?: never;
+        /** Changes a channel (unrestricted administrators). */
+        patch: operations["update_channel"];
+        trace?: never;
+    };
+    "/api/v1/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's conversations with agents in its scope, with unread counts (M-11 badges). */
+        get: operations["conversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat/{agent}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One conversation with an agent, oldest first. */
+        get: operations["conversation"];
+        put?: never;
+        /** Send a message to an agent (M-11); audited `chat.internal`. */
+        post: operations["send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/chat/{agent}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark the conversation with an agent as read by the caller (clears the badge). */
+        post: operations["mark_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/commands": {
         parameters: {
             query?: never;
@@ -181,6 +366,48 @@ export interface paths {
          */
         get: operations["state_dump"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/flows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists the bot flows. */
+        get: operations["list_flows"];
+        put?: never;
+        /**
+         * Creates a bot flow from its definition: JSON (default) or TOML
+         *     (`Content-Type: application/toml`). Unrestricted administrators.
+         */
+        post: operations["create_flow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/flows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One bot flow. */
+        get: operations["get_flow"];
+        /**
+         * Replaces a bot flow's definition (JSON or TOML); sessions in the bot continue at the
+         *     same step when it still exists. Unrestricted administrators.
+         */
+        put: operations["update_flow"];
         post?: never;
         delete?: never;
         options?: never;
@@ -225,6 +452,311 @@ export interface paths {
         head?: never;
         /** Changes a user group (its members' rights change with their next request). */
         patch: operations["update_group"];
+        trace?: never;
+    };
+    "/api/v1/monitor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Monitoramento screen (M-1…M-55, B-1, B-2): `seq`, `counters {geral, auto, espera,
+         *     humano}` (filtered), `unfiltered_counters`, `filtered`, `protocol_not_open`,
+         *     `protocol_status`, the Agentes and Equipes cards and the Fases rows. Filters: `agent`,
+         *     `team`, `channel` (repeatable: OR within a kind), `contact` (exact name or number),
+         *     `protocol`; AND across kinds.
+         */
+        get: operations["monitor_view"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitor/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live stream over Server-Sent Events (fallback): the filter as query parameters
+         *     (`agent`, `team`, `channel`, `contact`, `protocol`), `resume_from` optional; the same
+         *     messages as the WebSocket, one per `data:` line.
+         */
+        get: operations["events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitor/hidden": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's hidden agent and team cards (M-14, M-23). */
+        get: operations["hidden_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitor/hidden/agents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** *Ocultar do painel* (M-14): hides an agent's card from the caller's Agentes tab only. */
+        put: operations["hide_agent"];
+        post?: never;
+        /** Shows a hidden agent card again. */
+        delete: operations["unhide_agent"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitor/hidden/teams/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** *Ocultar equipe do painel* (M-23): hides a team's card from the caller's Equipes tab only. */
+        put: operations["hide_team"];
+        post?: never;
+        /** Shows a hidden team card again. */
+        delete: operations["unhide_team"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitor/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live stream over WebSocket. Send `{"type":"subscribe","filter":{…},"resume_from":seq?}`;
+         *     receive `snapshot`, then `delta`s (see ARCHITECTURE.md, "The live stream"). 429
+         *     `too_many_streams` beyond the per-user or total limit.
+         */
+        get: operations["live"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitor/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the funnel offers (M-50…M-52): agents, teams and channels within the caller's scope. */
+        get: operations["monitor_options"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pause-reasons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists the pause reasons. */
+        get: operations["list_pause_reasons"];
+        put?: never;
+        /** Creates a pause reason (unrestricted administrators). */
+        post: operations["create_pause_reason"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pause-reasons/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Changes a pause reason (unrestricted administrators). */
+        patch: operations["update_pause_reason"];
+        trace?: never;
+    };
+    "/api/v1/sessions/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish sessions (M-43, M-12, M-21; any open phase, even in the bot). A list of one is a
+         *     single finish. Over the cap: 422 `bulk_cap_exceeded`, nothing done. Per-session results
+         *     (B-3) in the caller's language.
+         */
+        post: operations["finish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transfer sessions to an agent or a team (M-42, M-12, M-21). Over the cap: 422
+         *     `bulk_cap_exceeded`, nothing done; an unknown (or out-of-scope) target: 404.
+         */
+        post: operations["transfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/follow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow a session (M-40): its transcript so far and the supervisors following it now
+         *     (B-5). Live messages come on the stream (`{"type":"follow","session":id}`).
+         */
+        get: operations["follow"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sessions/{id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * *Conferir histórico* (M-41): the earlier sessions of the session's contact, with their
+         *     transcripts, within the caller's scope.
+         */
+        get: operations["history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The global settings. */
+        get: operations["get_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Changes the global settings (unrestricted administrators). */
+        patch: operations["update_settings"];
+        trace?: never;
+    };
+    "/api/v1/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists the teams the caller sees. */
+        get: operations["list_teams"];
+        put?: never;
+        /** Creates a team (unrestricted administrators). */
+        post: operations["create_team"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One team (404 when absent or outside the caller's scope). */
+        get: operations["get_team"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Changes a team's name, settings or enabled flag (teams in the caller's scope). */
+        patch: operations["update_team"];
         trace?: never;
     };
     "/api/v1/tokens": {
@@ -311,6 +843,139 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The answer to an agent action. */
+        AgentActionAnswer: {
+            /**
+             * Format: int64
+             * @description The sequence number after the action (the monitor shows it).
+             */
+            seq: number;
+        };
+        /** @description An agent card (M-10, M-13, B-4). */
+        AgentCard: {
+            /** @description Online with free capacity. */
+            available: boolean;
+            /**
+             * Format: int32
+             * @description Capacity (the `5` of `3/5`).
+             */
+            capacity: number;
+            /**
+             * Format: int64
+             * @description Agent id.
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description Time in status (ms).
+             */
+            in_status_ms: number;
+            /** @description Full name. */
+            name: string;
+            /** @description *Codinome*. */
+            nickname: string;
+            /**
+             * Format: int32
+             * @description Open sessions (the `3` of `3/5`).
+             */
+            open: number;
+            /** @description Paused longer than the reason allows (B-4). */
+            pause_exceeded: boolean;
+            pause_reason?: components["schemas"]["Named"] | null;
+            /** @description Its matching sessions (rows in `phases.human`). */
+            sessions: number[];
+            /**
+             * Format: int64
+             * @description In this status since (ms).
+             */
+            since: number;
+            /** @description `online` or `paused`. */
+            status: string;
+            /** @description Its teams within the caller's scope. */
+            teams: number[];
+        };
+        /**
+         * @description Changes to an agent; fields left out stay as they are.
+         * @example {
+         *       "capacity": 3,
+         *       "nickname": "Aninha",
+         *       "teams": [
+         *         1,
+         *         2
+         *       ]
+         *     }
+         */
+        AgentPatch: {
+            /**
+             * Format: int32
+             * @description Capacity, 1 to 100.
+             */
+            capacity?: number | null;
+            /** @description Login e-mail. */
+            email?: string | null;
+            /** @description Enable or disable (disabling logs the agent out; its sessions go back to the queue). */
+            enabled?: boolean | null;
+            /** @description Full name. */
+            name?: string | null;
+            /** @description *Codinome*. */
+            nickname?: string | null;
+            /** @description Teams (for a team-restricted administrator: the part inside its scope). */
+            teams?: number[] | null;
+        };
+        /**
+         * @description An agent (*Agente*) with its presence.
+         * @example {
+         *       "capacity": 5,
+         *       "email": "ana@example.com",
+         *       "enabled": true,
+         *       "id": 3,
+         *       "name": "Ana Souza",
+         *       "nickname": "Ana",
+         *       "pause_reason": null,
+         *       "presence": "online",
+         *       "presence_since_ms": 1795435200000,
+         *       "sessions": 2,
+         *       "teams": [
+         *         1
+         *       ]
+         *     }
+         */
+        AgentView: {
+            /**
+             * Format: int32
+             * @description Max simultaneous sessions.
+             */
+            capacity: number;
+            /** @description Login e-mail. */
+            email: string;
+            /** @description Disabled agents cannot log in. */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Full name. */
+            name: string;
+            /** @description *Codinome*. */
+            nickname: string;
+            /**
+             * Format: int64
+             * @description The pause reason, when paused.
+             */
+            pause_reason?: number | null;
+            /** @description `offline`, `online` or `paused`. */
+            presence: string;
+            /**
+             * Format: int64
+             * @description Since when (ms).
+             */
+            presence_since_ms: number;
+            /** @description Open sessions with it. */
+            sessions: number;
+            /** @description Teams. */
+            teams: number[];
+        };
         /** @description One audit entry. */
         AuditView: {
             /** @description What. */
@@ -343,6 +1008,125 @@ export interface components {
              */
             team?: number | null;
         };
+        /** @description The answer to a finish or transfer. */
+        BulkAnswer: {
+            /** @description One result per requested session, in request order. */
+            results: components["schemas"]["SessionResult"][];
+            /**
+             * Format: int64
+             * @description The sequence number after the action (the monitor shows it).
+             */
+            seq: number;
+        };
+        /** @description A channel in the filter options. */
+        ChannelOption: {
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Kind (`whatsapp`, `webchat`, …). */
+            kind: string;
+            /** @description Name. */
+            name: string;
+        };
+        /**
+         * @description Changes to a channel; fields left out stay as they are.
+         * @example {
+         *       "enabled": false,
+         *       "name": "WhatsApp Vendas"
+         *     }
+         */
+        ChannelPatch: {
+            /** @description Enable or disable. */
+            enabled?: boolean | null;
+            /**
+             * Format: int64
+             * @description New flow.
+             */
+            flow?: number | null;
+            /** @description New name. */
+            name?: string | null;
+        };
+        /**
+         * @description A channel (*Canal*).
+         * @example {
+         *       "enabled": true,
+         *       "flow": 1,
+         *       "id": 1,
+         *       "kind": "whatsapp",
+         *       "name": "WhatsApp Business"
+         *     }
+         */
+        ChannelView: {
+            /** @description Disabled channels start no new sessions. */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description The bot flow new sessions start in.
+             */
+            flow?: number | null;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description `whatsapp`, `telegram`, `webchat`, `instagram`, `messenger`, `email`, `sms`, `api`. */
+            kind: string;
+            /** @description Display name. */
+            name: string;
+        };
+        /** @description One internal chat message (M-11). */
+        ChatMessage: {
+            /**
+             * Format: int64
+             * @description The agent of the conversation.
+             */
+            agent: number;
+            /**
+             * Format: int64
+             * @description When (ms).
+             */
+            at: number;
+            /** @description True when the agent wrote it. */
+            from_agent: boolean;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The supervisor of the conversation (its account id).
+             */
+            supervisor: number;
+            /** @description The text. */
+            text: string;
+        };
+        /** @description A message to an agent. */
+        ChatSend: {
+            /** @description The text. */
+            text: string;
+        };
+        /** @description A supervisor's conversation with one agent, summarized. */
+        ChatSummary: {
+            /**
+             * Format: int64
+             * @description The agent.
+             */
+            agent: number;
+            /**
+             * Format: int64
+             * @description The agent has read the conversation up to this message id ("seen").
+             */
+            agent_read_up_to: number;
+            last?: components["schemas"]["ChatMessage"] | null;
+            /**
+             * Format: int64
+             * @description Messages from the agent the supervisor has not read (the badge of M-11).
+             */
+            unread: number;
+        };
         /** @description The answer to an executed command. */
         CommandAnswer: {
             /** @description The events, in log order. */
@@ -352,6 +1136,29 @@ export interface components {
              * @description Sequence number of the command's last event (durable when this is sent).
              */
             seq: number;
+        };
+        /** @description M-1…M-4: `geral = auto + espera + humano`, always. */
+        Counters: {
+            /**
+             * Format: int64
+             * @description M-2 *Auto*: with the bot.
+             */
+            auto: number;
+            /**
+             * Format: int64
+             * @description M-3 *Espera*: waiting for an agent.
+             */
+            espera: number;
+            /**
+             * Format: int64
+             * @description M-1 *Geral*: every open session.
+             */
+            geral: number;
+            /**
+             * Format: int64
+             * @description M-4 *Humano*: with an agent.
+             */
+            humano: number;
         };
         /** @description A created token: the only answer that carries the secret. */
         CreatedToken: components["schemas"]["TokenView"] & {
@@ -364,6 +1171,91 @@ export interface components {
             code: string;
             /** @description Human text in the requested language. */
             message: string;
+        };
+        /** @description What the funnel offers within the caller's scope (M-50…M-52). */
+        FilterOptions: {
+            /** @description Agents. */
+            agents: components["schemas"]["Named"][];
+            /** @description Channels. */
+            channels: components["schemas"]["ChannelOption"][];
+            /** @description Teams. */
+            teams: components["schemas"]["Named"][];
+        };
+        /** @description Finish sessions (one or several). */
+        FinishRequest: {
+            /** @description The sessions (a single finish is a list of one; at most the bulk cap, default 5). */
+            sessions: number[];
+            /** @description Wrap-up code applied to each. */
+            wrapup?: string | null;
+        };
+        /**
+         * @description A bot flow.
+         * @example {
+         *       "definition": {
+         *         "name": "Atendimento",
+         *         "start": "menu",
+         *         "steps": {
+         *           "fim": {
+         *             "kind": "finish",
+         *             "text": "Até logo!"
+         *           },
+         *           "fin": {
+         *             "kind": "route",
+         *             "team": 1
+         *           },
+         *           "menu": {
+         *             "kind": "menu",
+         *             "options": [
+         *               {
+         *                 "key": "1",
+         *                 "label": "Financeiro",
+         *                 "next": "fin"
+         *               },
+         *               {
+         *                 "key": "2",
+         *                 "label": "Encerrar",
+         *                 "next": "fim"
+         *               }
+         *             ],
+         *             "text": "Como posso ajudar?"
+         *           }
+         *         }
+         *       },
+         *       "id": 1,
+         *       "name": "Atendimento"
+         *     }
+         */
+        FlowView: {
+            /** @description The definition (the format is described in `docs/api.md` and the core's `flow` module). */
+            definition: Record<string, never>;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Name. */
+            name: string;
+        };
+        /** @description A followed session: its row, transcript so far and who follows it (M-40, B-5). */
+        FollowAnswer: {
+            /** @description Supervisors following it live now (B-5). */
+            followers: components["schemas"]["Follower"][];
+            /** @description Its transcript so far (oldest first). */
+            messages: components["schemas"]["MessageView"][];
+            /** @description The session's row (as in the monitor). */
+            session: components["schemas"]["SessionView"];
+            /** @description Older messages are not kept in memory. */
+            truncated: boolean;
+        };
+        /** @description A supervisor following a session (B-5). */
+        Follower: {
+            /**
+             * Format: int64
+             * @description The supervisor's account id.
+             */
+            account: number;
+            /** @description Its name. */
+            name: string;
         };
         /**
          * @description Changes to a user group; fields left out stay as they are. `teams: null` is "leave
@@ -398,6 +1290,31 @@ export interface components {
             permissions: string[];
             /** @description Team restriction (`null` = every team). */
             teams?: number[] | null;
+        };
+        /** @description The stored shape of the hidden cards. */
+        Hidden: {
+            /** @description Hidden agent cards. */
+            agents?: number[];
+            /** @description Hidden team cards. */
+            teams?: number[];
+        };
+        /** @description A contact's history (M-41). */
+        HistoryAnswer: {
+            /**
+             * Format: int64
+             * @description The contact.
+             */
+            contact: number;
+            /**
+             * Format: int64
+             * @description The session asked about.
+             */
+            session: number;
+            /**
+             * @description The contact's other sessions within the caller's scope, newest first, with their
+             *     transcripts (finished ones kept in memory; older ones are in the Conversations report).
+             */
+            sessions: components["schemas"]["SessionRecord"][];
         };
         /** @description Log-in credentials. */
         LoginBody: {
@@ -436,6 +1353,115 @@ export interface components {
              * @description The token (tokens).
              */
             token?: number | null;
+        };
+        /** @description One message of a transcript. */
+        MessageView: {
+            /**
+             * Format: int64
+             * @description The agent, when an agent wrote it.
+             */
+            agent?: number | null;
+            /**
+             * Format: int64
+             * @description When (ms since the epoch).
+             */
+            at: number;
+            /** @description How many attachments it carries. */
+            attachments: number;
+            /** @description `customer`, `bot`, `agent`, `supervisor` or `system`. */
+            author: string;
+            /**
+             * Format: int64
+             * @description Message id.
+             */
+            id: number;
+            /** @description The text. */
+            text: string;
+        };
+        /** @description The whole screen for one supervisor and one filter, from one state at `seq` (B-2). */
+        MonitorView: {
+            /** @description Tab Agentes. */
+            agents: components["schemas"]["AgentCard"][];
+            /** @description Counters of the filtered view. */
+            counters: components["schemas"]["Counters"];
+            /** @description A filter is active (counters show the filtered view, M-5). */
+            filtered: boolean;
+            /**
+             * Format: int64
+             * @description The time durations are computed at (ms).
+             */
+            now: number;
+            /** @description Tab Fases. */
+            phases: components["schemas"]["Phases"];
+            /** @description M-54: a protocol is filtered and no open session in scope has it. */
+            protocol_not_open: boolean;
+            /** @description M-54: `open`, `finished` (see the Conversations report) or `unknown`. */
+            protocol_status?: string | null;
+            /**
+             * Format: int64
+             * @description The sequence number of the state.
+             */
+            seq: number;
+            /** @description Tab Equipes. */
+            teams: components["schemas"]["TeamCard"][];
+            /** @description Counters without the filter, within the caller's scope. */
+            unfiltered_counters: components["schemas"]["Counters"];
+        };
+        /** @description An id with its display name. */
+        Named: {
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Name. */
+            name: string;
+        };
+        /**
+         * @description A new agent.
+         * @example {
+         *       "capacity": 5,
+         *       "email": "ana@example.com",
+         *       "name": "Ana Souza",
+         *       "nickname": "Ana",
+         *       "teams": [
+         *         1
+         *       ]
+         *     }
+         */
+        NewAgent: {
+            /**
+             * Format: int32
+             * @description Capacity, 1 to 100 (default 5).
+             */
+            capacity?: number | null;
+            /** @description Login e-mail (unique among agents). */
+            email: string;
+            /** @description Full name. */
+            name: string;
+            /** @description *Codinome* (default: the first name). */
+            nickname?: string | null;
+            /** @description Teams (a team-restricted administrator must give at least one of its teams). */
+            teams?: number[];
+        };
+        /**
+         * @description A new channel.
+         * @example {
+         *       "flow": 1,
+         *       "kind": "whatsapp",
+         *       "name": "WhatsApp Business"
+         *     }
+         */
+        NewChannel: {
+            /**
+             * Format: int64
+             * @description Bot flow.
+             */
+            flow?: number | null;
+            /** @description Kind. */
+            kind: string;
+            /** @description Display name (unique). */
+            name: string;
         };
         /** @description A new user group. */
         NewGroup: {
@@ -480,6 +1506,66 @@ export interface components {
             /** @description Initial password (at least 10 characters). */
             password?: string | null;
         };
+        /**
+         * @description A new pause reason, or changes to one.
+         * @example {
+         *       "max_duration_ms": 3600000,
+         *       "name": "Almoço"
+         *     }
+         */
+        PauseReasonBody: {
+            /** @description Enable or disable (`PATCH` only). */
+            enabled?: boolean | null;
+            /**
+             * Format: int64
+             * @description Max duration in ms (1 s to 30 days).
+             */
+            max_duration_ms?: number | null;
+            /** @description Name (required to create). */
+            name?: string | null;
+        };
+        /**
+         * @description A pause reason (*Pausa*).
+         * @example {
+         *       "enabled": true,
+         *       "id": 1,
+         *       "max_duration_ms": 3600000,
+         *       "name": "Almoço"
+         *     }
+         */
+        PauseReasonView: {
+            /** @description Disabled reasons cannot be chosen. */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description Optional max duration (ms).
+             */
+            max_duration_ms?: number | null;
+            /** @description Name. */
+            name: string;
+        };
+        /** @description A forced pause. */
+        PauseRequest: {
+            /**
+             * Format: int64
+             * @description The pause reason's id.
+             */
+            reason: number;
+        };
+        /** @description The Fases lists (M-30…M-32). */
+        Phases: {
+            /** @description *Navegando*, by arrival. */
+            bot: components["schemas"]["SessionView"][];
+            /** @description *Em atendimento*, longest in service first. */
+            human: components["schemas"]["SessionView"][];
+            /** @description *Em espera*, oldest first. */
+            waiting: components["schemas"]["SessionView"][];
+        };
         /** @description A new password with its reset token. */
         ResetConfirmBody: {
             /** @description The new password (at least 10 characters). */
@@ -498,6 +1584,358 @@ export interface components {
             all: boolean;
             /** @description The teams it sees when restricted. */
             teams?: number[] | null;
+        };
+        /** @description One session's record: where it went, how it ended, its transcript. */
+        SessionRecord: {
+            /**
+             * Format: int64
+             * @description Its (last) agent.
+             */
+            agent?: number | null;
+            /**
+             * Format: int64
+             * @description The channel.
+             */
+            channel: number;
+            /**
+             * Format: int64
+             * @description The customer.
+             */
+            contact: number;
+            /**
+             * Format: int64
+             * @description When it finished (ms); `null` while open.
+             */
+            finished_at?: number | null;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description The transcript (oldest first). */
+            messages: components["schemas"]["MessageView"][];
+            /** @description Success or lost. */
+            outcome?: string | null;
+            /** @description Its protocol, once it reached an agent. */
+            protocol?: string | null;
+            /** @description Why it finished. */
+            reason?: string | null;
+            /**
+             * Format: int64
+             * @description When it started (ms).
+             */
+            started_at: number;
+            /**
+             * Format: int64
+             * @description Its (last) team.
+             */
+            team?: number | null;
+            /** @description Older messages were dropped from memory (they remain in the log). */
+            truncated: boolean;
+            /** @description Wrap-up code. */
+            wrapup?: string | null;
+        };
+        /** @description The result for one session (B-3). */
+        SessionResult: {
+            /** @description Why not (stable code). */
+            code?: string | null;
+            /** @description Why not, in the caller's language. */
+            message?: string | null;
+            /** @description Done. */
+            ok: boolean;
+            /**
+             * Format: int64
+             * @description The session.
+             */
+            session: number;
+        };
+        /** @description One session row (Fases); durations are at the answer's `now`. */
+        SessionView: {
+            /**
+             * Format: int64
+             * @description Age at `now` (ms).
+             */
+            age_ms: number;
+            agent?: components["schemas"]["Named"] | null;
+            /**
+             * Format: int64
+             * @description Last assigned (ms).
+             */
+            assigned_at?: number | null;
+            /** @description The bot step (phase bot). */
+            bot_step?: string | null;
+            /**
+             * Format: int64
+             * @description Channel id.
+             */
+            channel: number;
+            /** @description Channel name. */
+            channel_name: string;
+            /**
+             * Format: int64
+             * @description Contact id.
+             */
+            contact: number;
+            /** @description The contact's name as registered. */
+            contact_name: string;
+            /** @description The contact's number (digits). */
+            contact_number?: string | null;
+            /**
+             * Format: int64
+             * @description Session id.
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description With the current agent at `now` (ms; human).
+             */
+            in_service_ms?: number | null;
+            /**
+             * Format: int64
+             * @description The customer's last message (ms).
+             */
+            last_customer_message_at: number;
+            /** @description `bot`, `waiting` or `human`. */
+            phase: string;
+            /** @description The protocol. */
+            protocol?: string | null;
+            /**
+             * Format: int64
+             * @description Last entered a queue (ms).
+             */
+            queued_at?: number | null;
+            /**
+             * Format: int64
+             * @description Since the customer's last message (ms).
+             */
+            since_customer_ms: number;
+            /**
+             * Format: int64
+             * @description Started (ms since the epoch).
+             */
+            started_at: number;
+            team?: components["schemas"]["Named"] | null;
+            /**
+             * Format: int64
+             * @description Waiting time at `now` (ms; waiting).
+             */
+            waiting_ms?: number | null;
+        };
+        /**
+         * @description Global settings.
+         * @example {
+         *       "bot_inactivity_ms": 600000,
+         *       "bulk_cap": 5,
+         *       "time_zone": "America/Sao_Paulo"
+         *     }
+         */
+        SettingsBody: {
+            /**
+             * Format: int64
+             * @description Bot inactivity before finishing as lost (ms, 1 s to 30 days).
+             */
+            bot_inactivity_ms?: number | null;
+            /** @description Max sessions per bulk finish/transfer (1 to 100). */
+            bulk_cap?: number | null;
+            /** @description IANA time zone of protocol dates. */
+            time_zone?: string | null;
+        };
+        /**
+         * @description A team to create, or changes to one (`PATCH`: fields left out stay as they are; `null`
+         *     clears an optional setting).
+         * @example {
+         *       "closing_message": "Obrigado pelo contato!",
+         *       "inactivity_timeout_ms": 900000,
+         *       "max_wait_ms": 300000,
+         *       "mode": "least_busy",
+         *       "name": "Financeiro",
+         *       "overflow_team": 2,
+         *       "service_level_target_ms": 20000,
+         *       "wrapup_codes": [
+         *         "resolvido",
+         *         "retorno"
+         *       ]
+         *     }
+         */
+        TeamBody: {
+            /** @description Closing message. */
+            closing_message?: string | null;
+            /** @description Enable or disable (`PATCH` only). */
+            enabled?: boolean | null;
+            /**
+             * Format: int64
+             * @description *Tempo de sessão* in ms (1 s to 30 days).
+             */
+            inactivity_timeout_ms?: number | null;
+            /**
+             * Format: int64
+             * @description Max wait in ms (1 s to 30 days).
+             */
+            max_wait_ms?: number | null;
+            /** @description Distribution mode. */
+            mode?: string | null;
+            /** @description Name (required to create). */
+            name?: string | null;
+            /** @description No-agent message. */
+            no_agent_message?: string | null;
+            /**
+             * Format: int64
+             * @description Overflow team.
+             */
+            overflow_team?: number | null;
+            /**
+             * Format: int32
+             * @description Service-level goal in percent.
+             */
+            service_level_percent?: number | null;
+            /**
+             * Format: int64
+             * @description Service-level target in ms.
+             */
+            service_level_target_ms?: number | null;
+            /** @description Wrap-up codes (replace the list). */
+            wrapup_codes?: string[] | null;
+        };
+        /** @description A team card (M-20, M-22, B-1). */
+        TeamCard: {
+            /**
+             * Format: int32
+             * @description Members online with free capacity.
+             */
+            agents_available: number;
+            /**
+             * Format: int32
+             * @description Members online.
+             */
+            agents_online: number;
+            /**
+             * Format: int32
+             * @description Members paused.
+             */
+            agents_paused: number;
+            /**
+             * Format: int64
+             * @description First answered today.
+             */
+            answered_today: number;
+            /**
+             * Format: int64
+             * @description Of those, within the target.
+             */
+            answered_within_target_today: number;
+            /**
+             * Format: int64
+             * @description Average wait today (ms).
+             */
+            avg_wait_today_ms?: number | null;
+            /**
+             * Format: int64
+             * @description Team id.
+             */
+            id: number;
+            /** @description Sessions in service (rows in `phases.human`). */
+            in_service: number[];
+            /**
+             * Format: int64
+             * @description In-service count (M-22).
+             */
+            in_service_count: number;
+            /**
+             * Format: int64
+             * @description Longest current wait (ms).
+             */
+            longest_wait_ms?: number | null;
+            /** @description Name. */
+            name: string;
+            /**
+             * Format: int32
+             * @description Goal (percent).
+             */
+            service_level_goal_percent: number;
+            /**
+             * Format: int64
+             * @description Target (ms).
+             */
+            service_level_target_ms: number;
+            /**
+             * Format: double
+             * @description Service level today (percent).
+             */
+            service_level_today?: number | null;
+            /** @description Waiting sessions in queue order (rows in `phases.waiting`). */
+            waiting: number[];
+            /**
+             * Format: int64
+             * @description Waiting count.
+             */
+            waiting_count: number;
+        };
+        /**
+         * @description A team (*Equipe*) with its settings.
+         * @example {
+         *       "closing_message": "Obrigado pelo contato!",
+         *       "enabled": true,
+         *       "id": 1,
+         *       "inactivity_timeout_ms": 900000,
+         *       "max_wait_ms": 300000,
+         *       "mode": "least_busy",
+         *       "name": "Financeiro",
+         *       "no_agent_message": "Nenhum agente disponível agora.",
+         *       "overflow_team": 2,
+         *       "service_level_percent": 80,
+         *       "service_level_target_ms": 20000,
+         *       "waiting": 3,
+         *       "wrapup_codes": [
+         *         "resolvido",
+         *         "retorno"
+         *       ]
+         *     }
+         */
+        TeamView: {
+            /** @description Sent when an agent or supervisor finishes a session. */
+            closing_message?: string | null;
+            /** @description Disabled teams take no new sessions. */
+            enabled: boolean;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description *Tempo de sessão* (ms without a customer message before finishing as lost).
+             */
+            inactivity_timeout_ms?: number | null;
+            /**
+             * Format: int64
+             * @description Max wait in the queue before overflow (ms).
+             */
+            max_wait_ms?: number | null;
+            /** @description `least_busy` (*menos atendimentos*), `sequential` (*sequencial*) or `all` (*todos*). */
+            mode: string;
+            /** @description Name. */
+            name: string;
+            /** @description Sent when no agent was available. */
+            no_agent_message?: string | null;
+            /**
+             * Format: int64
+             * @description *Transbordo*.
+             */
+            overflow_team?: number | null;
+            /**
+             * Format: int32
+             * @description Service-level goal (%).
+             */
+            service_level_percent: number;
+            /**
+             * Format: int64
+             * @description Service-level target (answered within, ms).
+             */
+            service_level_target_ms: number;
+            /** @description Sessions waiting now. */
+            waiting: number;
+            /** @description *Tabulações* (required to finish when not empty). */
+            wrapup_codes: string[];
         };
         /** @description A token as listed (never its secret). */
         TokenView: {
@@ -537,6 +1975,27 @@ export interface components {
             revoked_ms?: number | null;
             /** @description Team restriction (`null` = the creator's scope). */
             teams?: number[] | null;
+        };
+        /** @description Transfer sessions (one or several). */
+        TransferRequest: {
+            /** @description The sessions (at most the bulk cap, default 5). */
+            sessions: number[];
+            /** @description Where to. */
+            to: components["schemas"]["TransferTo"];
+        };
+        /** @description Where to transfer: `{"agent": id}` or `{"team": id}`. */
+        TransferTo: {
+            /**
+             * Format: int64
+             * @description To an online agent.
+             */
+            agent: number;
+        } | {
+            /**
+             * Format: int64
+             * @description To a team's queue.
+             */
+            team: number;
         };
         /**
          * @description `admin` or `agent`.
@@ -608,6 +2067,336 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_agents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentView"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_agent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewAgent"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentView"];
+                };
+            };
+            /** @description `name_taken` (e-mail) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_input` (capacity 1 to 100, e-mail, name), `unknown_team`, `missing_field` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_agent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Agent id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_agent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Agent id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AgentPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `name_taken` (e-mail) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_input`, `unknown_team` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_agents_id_logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description agent id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentActionAnswer"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unknown agent */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not logged in */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description agent id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PauseRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentActionAnswer"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unknown agent or pause reason */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description open sessions, offline, already paused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description agent id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentActionAnswer"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unknown agent */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not paused */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list: {
         parameters: {
             query?: {
@@ -768,7 +2557,7 @@ export interface operations {
             };
         };
     };
-    logout: {
+    post_api_v1_auth_logout: {
         parameters: {
             query?: never;
             header?: never;
@@ -936,6 +2725,424 @@ export interface operations {
             };
         };
     };
+    list_channels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelView"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewChannel"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelView"];
+                };
+            };
+            /** @description `forbidden` (also for team-restricted administrators) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unknown_flow` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `channel_has_open_sessions` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    conversations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatSummary"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    conversation: {
+        parameters: {
+            query?: {
+                /** @description Only messages with an id below this. */
+                before?: number | null;
+                /** @description At most this many (default 100, max 500), the newest. */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description agent id */
+                agent: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatMessage"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    send: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description agent id */
+                agent: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatSend"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatMessage"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description empty or too long */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    mark_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description agent id */
+                agent: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     execute: {
         parameters: {
             query?: never;
@@ -1010,6 +3217,210 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_flows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowView"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_flow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The flow definition (JSON, or TOML with `Content-Type: application/toml`) */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Atendimento",
+                 *       "start": "menu",
+                 *       "steps": {
+                 *         "fim": {
+                 *           "kind": "finish",
+                 *           "text": "Até logo!"
+                 *         },
+                 *         "fin": {
+                 *           "kind": "route",
+                 *           "team": 1,
+                 *           "text": "Vamos transferir para o financeiro."
+                 *         },
+                 *         "menu": {
+                 *           "kind": "menu",
+                 *           "options": [
+                 *             {
+                 *               "key": "1",
+                 *               "label": "Financeiro",
+                 *               "next": "fin",
+                 *               "synonyms": [
+                 *                 "boleto"
+                 *               ]
+                 *             },
+                 *             {
+                 *               "key": "2",
+                 *               "label": "Encerrar",
+                 *               "next": "fim"
+                 *             }
+                 *           ],
+                 *           "text": "Como posso ajudar?"
+                 *         }
+                 *       }
+                 *     }
+                 */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowView"];
+                };
+            };
+            /** @description `invalid_request` (not UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `flow_syntax`, `flow_empty`, `flow_unknown_step`, `flow_unknown_team`, `flow_unreachable_step`, `flow_duplicate_option`, `flow_loop_without_input`, `flow_invalid_step` — the message gives the line, column and path, e.g. `Fluxo inválido (linha 7, coluna 37) em `steps.fin.team`: …` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_flow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Flow id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_flow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Flow id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        /** @description The flow definition (JSON, or TOML with `Content-Type: application/toml`) */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `flow_syntax`, `flow_empty`, `flow_unknown_step`, `flow_unknown_team`, `flow_unreachable_step`, `flow_duplicate_option`, `flow_loop_without_input`, `flow_invalid_step` — the message gives the line, column and path, e.g. `Fluxo inválido (linha 7, coluna 37) em `steps.fin.team`: …` */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1157,6 +3568,990 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    monitor_view: {
+        parameters: {
+            query?: {
+                /** @description M-50, repeatable */
+                agent?: number[];
+                /** @description M-51, repeatable */
+                team?: number[];
+                /** @description M-52, repeatable */
+                channel?: number[];
+                /** @description M-53: name exactly, or number (punctuation ignored) */
+                contact?: string;
+                /** @description M-54 */
+                protocol?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    events: {
+        parameters: {
+            query?: {
+                /** @description M-50, repeatable */
+                agent?: number[];
+                /** @description M-51, repeatable */
+                team?: number[];
+                /** @description M-52, repeatable */
+                channel?: number[];
+                /** @description M-53 */
+                contact?: string;
+                /** @description M-54 */
+                protocol?: string;
+                /** @description the last sequence seen */
+                resume_from?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/event-stream of the live messages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many streams */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    hidden_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hidden"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    hide_agent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description agent id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unhide_agent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description agent id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    hide_team: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description team id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unhide_team: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description team id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description switching to the WebSocket protocol */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description not a WebSocket upgrade */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many streams */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    monitor_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilterOptions"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_pause_reasons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseReasonView"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_pause_reason: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PauseReasonBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseReasonView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_pause_reason: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Pause reason id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PauseReasonBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PauseReasonView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    finish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FinishRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAnswer"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description empty, duplicate or over the cap */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    transfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkAnswer"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unknown target */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description empty, duplicate or over the cap */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    follow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description session id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowAnswer"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not open, or outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description session id (open or recently finished) */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryAnswer"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unknown, or outside the caller's scope */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unknown_time_zone`, `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_teams: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamView"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_team: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_input`, `missing_field`, `unknown_team` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_team: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Team id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_team: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Team id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_input`, `unknown_team` */
             422: {
                 headers: {
                     [name: string]: unknown;

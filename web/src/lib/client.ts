@@ -88,5 +88,8 @@ export const api = {
   pause: (agent: Id, reason: Id) => request<unknown>('POST', `/api/v1/agents/${agent}/pause`, { reason }),
   resume: (agent: Id) => request<unknown>('POST', `/api/v1/agents/${agent}/resume`, {}),
   pauseReasons: () => request<{ id: Id; name: string }[]>('GET', '/api/v1/pause-reasons'),
+  hidden: () => request<{ agents: Id[]; teams: Id[] }>('GET', '/api/v1/monitor/hidden'),
+  hide: (kind: 'agents' | 'teams', id: Id) => request<unknown>('PUT', `/api/v1/monitor/hidden/${kind}/${id}`),
+  unhide: (kind: 'agents' | 'teams', id: Id) => request<unknown>('DELETE', `/api/v1/monitor/hidden/${kind}/${id}`),
   forceLogout: (agent: Id) => request<unknown>('POST', `/api/v1/agents/${agent}/logout`, {}),
 }

@@ -25,7 +25,30 @@ export async function hasLiveStream(): Promise<boolean> {
   }
 }
 
+/** The filter as the stream's `subscribe` message carries it. */
+export function wireFilter(f: Filter) {
+  return {
+    agents: f.agents,
+    teams: f.teams,
+    channels: f.channels,
+    contact: f.contact.trim() || undefined,
+    protocol: f.protocol.trim() || undefined,
+  }
+}
+
+type Listener = (message: { type?: string } & Record<string, unknown>) => void
+
 export class MonitorFeed {
+  /** Other frames of the stream (chat, follow, message…), for the drawers and badges. */
+  listeners = new Set<Listener>()
+
+  /** Sends a frame on the stream (follow / unfollow); false without one. */
+  send(message: object): boolean {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false
+    this.socket.send(JSON.stringify(message))
+    return true
+  }
+
   state = $state<ConnState>('connecting')
   /** Browser time of the last good update (for "stale since"). */
   lastOk = $state(0)
@@ -138,26 +161,33 @@ export class MonitorFeed {
     const socket = new WebSocket(`${scheme}://${location.host}${LIVE_PATH}${apiQuery(this.filter)}`)
     this.socket = socket
     socket.onopen = () => {
-      const since = this.store.loaded ? this.store.seq : undefined
-      socket.send(JSON.stringify({ type: 'subscribe', filter: this.filter, since }))
+      socket.send(JSON.stringify({ type: 'subscribe', filter: wireFilter(this.filter!), resume_from: this.store.loaded ? this.store.seq : undefined }))
     }
     socket.onmessage = (event) => {
       if (generation !== this.generation) return
-      let message: { type?: string; view?: MonitorView } & Partial<MonitorDelta>
+      let message: { type?: string } & Record<string, unknown>
       try {
         message = JSON.parse(String(event.data))
       } catch {
         return
       }
-      if (message.type === 'snapshot' && message.view) {
-        this.applySnapshot(message.view)
+      if (message.type === 'snapshot') {
+        this.applySnapshot(message as unknown as MonitorView)
         this.ok()
       } else if (message.type === 'delta') {
-        this.store.delta(message as MonitorDelta)
-        if (message.now !== undefined) clock.offset = message.now - Date.now()
+        const delta = message as unknown as MonitorDelta
+        if (delta.from_seq !== undefined && this.store.loaded && delta.from_seq > this.store.seq) {
+          // a gap: ask for a fresh snapshot
+          socket.send(JSON.stringify({ type: 'subscribe', filter: wireFilter(this.filter!) }))
+          return
+        }
+        this.store.delta(delta)
         this.ok()
       } else if (message.type === 'resync') {
+        this.failures++
         this.state = 'reconnecting'
+      } else {
+        for (const listener of this.listeners) listener(message)
       }
     }
     socket.onclose = () => {

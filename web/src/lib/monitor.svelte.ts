@@ -77,7 +77,7 @@ export class MonitorStore {
     this.counters = view.counters
     this.unfiltered = view.unfiltered_counters
     this.protocolNotOpen = view.protocol_not_open
-    this.protocolStatus = view.protocol_status ?? null
+    this.protocolStatus = (view.protocol_status ?? null) as ProtocolStatus | null
     this.agents = view.agents
     this.teams = view.teams
     const rows = new Map<Id, SessionView>()
@@ -90,30 +90,28 @@ export class MonitorStore {
     return true
   }
 
-  /** Applies one delta; a delta at or below the current sequence (or before any snapshot) is dropped. */
+  /** Applies one delta; a delta below the current sequence (or before any snapshot) is
+   * dropped, and one at the current sequence too unless it says it applies on it
+   * (`from_seq == seq`: the stream's counters-only update, sent when they fall due). */
   delta(d: MonitorDelta, receivedAt = Date.now()): boolean {
-    if (!this.loaded || d.seq <= this.seq) return false
+    if (!this.loaded || d.seq < this.seq) return false
+    if (d.seq === this.seq && d.from_seq !== this.seq) return false
     this.seq = d.seq
-    if (d.now !== undefined) {
-      this.serverNow = d.now
-      this.receivedAt = receivedAt
-    }
     if (d.filtered !== undefined) this.filtered = d.filtered
     if (d.counters) this.counters = d.counters
     if (d.unfiltered_counters) this.unfiltered = d.unfiltered_counters
-    if (d.protocol_not_open !== undefined) this.protocolNotOpen = d.protocol_not_open
-    if (d.protocol_status !== undefined) this.protocolStatus = d.protocol_status ?? null
-    if (d.sessions?.length || d.removed_sessions?.length) {
+    if (d.protocol_not_open !== undefined && d.protocol_not_open !== null) this.protocolNotOpen = d.protocol_not_open
+    if (d.rows?.length || d.removed?.length) {
       const rows = new Map(this.rows)
-      for (const id of d.removed_sessions ?? []) rows.delete(id)
-      for (const row of d.sessions ?? []) rows.set(row.id, row)
+      for (const id of d.removed ?? []) rows.delete(id)
+      for (const row of d.rows ?? []) rows.set(row.id, row)
       this.rows = rows
     }
-    if (d.agents?.length || d.removed_agents?.length) {
-      this.agents = upsert(this.agents, d.agents ?? [], d.removed_agents ?? [])
+    if (d.agents?.length || d.agents_removed?.length) {
+      this.agents = upsert(this.agents, d.agents ?? [], d.agents_removed ?? [])
     }
-    if (d.teams?.length || d.removed_teams?.length) {
-      this.teams = upsert(this.teams, d.teams ?? [], d.removed_teams ?? [])
+    if (d.teams?.length || d.teams_removed?.length) {
+      this.teams = upsert(this.teams, d.teams ?? [], d.teams_removed ?? [])
     }
     this.sample(receivedAt)
     return true

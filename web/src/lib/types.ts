@@ -112,23 +112,21 @@ export type TeamCard = Gen<'TeamCard', LocalTeamCard>
 export type MonitorView = Gen<'MonitorView', LocalMonitorView>
 export type FilterOptions = Gen<'FilterOptions', LocalFilterOptions>
 
-/** A change after a snapshot: what the live stream sends (and what a poll is turned into). */
+/** A change after a snapshot, as the live stream sends it (`type: "delta"`): rows upserted by
+ * id, ids removed, changed cards, and the counters when they changed. */
 export interface MonitorDelta {
   seq: number
-  now?: number
+  from_seq?: number
   filtered?: boolean
   counters?: Counters
   unfiltered_counters?: Counters
-  protocol_not_open?: boolean
-  protocol_status?: ProtocolStatus | null
-  /** Rows added or changed. */
-  sessions?: SessionView[]
-  /** Rows gone (finished, or no longer matching the filter). */
-  removed_sessions?: Id[]
+  protocol_not_open?: boolean | null
+  rows?: SessionView[]
+  removed?: Id[]
   agents?: AgentCard[]
-  removed_agents?: Id[]
+  agents_removed?: Id[]
   teams?: TeamCard[]
-  removed_teams?: Id[]
+  teams_removed?: Id[]
 }
 
 /** One session's result of a bulk action (B-3). */

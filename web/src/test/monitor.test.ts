@@ -20,13 +20,13 @@ describe('MonitorStore: snapshot + deltas (B-2)', () => {
     const applied = store.delta({
       seq: 8,
       counters: { geral: 2, auto: 0, espera: 1, humano: 1 },
-      sessions: [row(1, 'human')],
-      removed_sessions: [],
+      rows: [row(1, 'human')],
+      removed: [],
     })
     expect(applied).toBe(true)
     expect(store.phases.bot).toHaveLength(0)
     expect(store.phases.human.map((r) => r.id)).toEqual([1])
-    store.delta({ seq: 9, counters: { geral: 1, auto: 0, espera: 0, humano: 1 }, removed_sessions: [2] })
+    store.delta({ seq: 9, counters: { geral: 1, auto: 0, espera: 0, humano: 1 }, removed: [2] })
     expect(store.phases.waiting).toHaveLength(0)
     expect(store.counters.geral).toBe(1)
     expect(store.seq).toBe(9)
@@ -34,11 +34,15 @@ describe('MonitorStore: snapshot + deltas (B-2)', () => {
 
   it('drops deltas at or below the current sequence, and before any snapshot', () => {
     const store = new MonitorStore()
-    expect(store.delta({ seq: 1, removed_sessions: [1] })).toBe(false)
+    expect(store.delta({ seq: 1, removed: [1] })).toBe(false)
     store.snapshot(view(10, 1, 0, 0))
-    expect(store.delta({ seq: 10, removed_sessions: [1] })).toBe(false)
-    expect(store.delta({ seq: 5, removed_sessions: [1] })).toBe(false)
+    expect(store.delta({ seq: 10, removed: [1] })).toBe(false)
+    expect(store.delta({ seq: 5, removed: [1] })).toBe(false)
     expect(store.rows.has(1)).toBe(true)
+    // the stream's counters-only update at the same sequence applies on it
+    expect(store.delta({ seq: 10, from_seq: 10, counters: { geral: 0, auto: 0, espera: 0, humano: 0 } })).toBe(true)
+    expect(store.counters.geral).toBe(0)
+    store.delta({ seq: 10, from_seq: 10, counters: { geral: 1, auto: 1, espera: 0, humano: 0 } })
     // an older snapshot (a slow poll answer) does not go back in time
     expect(store.snapshot(view(9, 0, 0, 0))).toBe(false)
     expect(store.counters.geral).toBe(1)
@@ -47,7 +51,7 @@ describe('MonitorStore: snapshot + deltas (B-2)', () => {
   it('keeps the waiting list oldest first and the agent cards sorted by name', () => {
     const store = new MonitorStore()
     store.snapshot(view(1, 0, 0, 0))
-    store.delta({ seq: 2, sessions: [row(5, 'waiting', { queued_at: 50 }), row(6, 'waiting', { queued_at: 10 })] })
+    store.delta({ seq: 2, rows: [row(5, 'waiting', { queued_at: 50 }), row(6, 'waiting', { queued_at: 10 })] })
     expect(store.phases.waiting.map((r) => r.id)).toEqual([6, 5])
     store.delta({ seq: 3, agents: [{ ...store.agents[0], id: 9, name: 'Abel' }] })
     expect(store.agents.map((a) => a.name)).toEqual(['Abel', 'Agente 1'])
@@ -66,7 +70,7 @@ describe('MonitorStore: snapshot + deltas (B-2)', () => {
     const store = new MonitorStore()
     const started = performance.now()
     store.snapshot(view(1, 3000, 3000, 4000))
-    for (let i = 0; i < 50; i++) store.delta({ seq: 2 + i, sessions: [row(i + 1, 'waiting', { queued_at: i })] })
+    for (let i = 0; i < 50; i++) store.delta({ seq: 2 + i, rows: [row(i + 1, 'waiting', { queued_at: i })] })
     expect(store.phases.human).toHaveLength(4000)
     expect(performance.now() - started).toBeLessThan(2000)
   })
