@@ -30,8 +30,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use mirante_core::{Event, SessionId};
-use mirante_monitor::{Changes, Monitor};
+use mirante_core::{Event, EventKind, SessionId, TeamId};
+use mirante_monitor::{Changes, Monitor, Visibility};
 use mirante_store::{EventStore, Seq, StoreError, StoredEvent};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
@@ -103,8 +103,31 @@ pub struct LiveModel {
     pub monitor: Monitor,
     /// Bumped when the model is rebuilt from a snapshot (changes are then unknown).
     pub epoch: u64,
-    /// `(seq, changes)` of the most recent events, dense and ascending.
-    ring: VecDeque<(u64, Changes)>,
+    /// The most recent events' changes, dense and ascending.
+    ring: VecDeque<RingEntry>,
+}
+
+/// What one event changed, and the teams its sessions were in before and after it (so a
+/// restricted connection is told of a session leaving its scope, and of nothing else).
+#[derive(Debug)]
+struct RingEntry {
+    seq: u64,
+    changes: Changes,
+    teams: Vec<(SessionId, Option<TeamId>)>,
+}
+
+/// The session an event is about, if any.
+fn event_session(kind: &EventKind) -> Option<SessionId> {
+    match kind {
+        EventKind::SessionStarted { session, .. }
+        | EventKind::MessagePosted { session, .. }
+        | EventKind::BotStepEntered { session, .. }
+        | EventKind::SessionQueued { session, .. }
+        | EventKind::SessionAssigned { session, .. }
+        | EventKind::SessionTransferred { session, .. }
+        | EventKind::SessionFinished { session, .. } => Some(*session),
+        _ => None,
+    }
 }
 
 impl LiveModel {
@@ -115,16 +138,33 @@ impl LiveModel {
         if after >= seq {
             return Some(Changes::default());
         }
-        let first = self.ring.front().map(|(s, _)| *s)?;
+        let first = self.ring.front().map(|e| e.seq)?;
         if first > after + 1 {
             return None;
         }
         let mut merged = Changes::default();
         let start = (after + 1 - first) as usize;
-        for (_, c) in self.ring.range(start..) {
-            merged.merge(c.clone());
+        for e in self.ring.range(start..) {
+            merged.merge(e.changes.clone());
         }
         Some(merged)
+    }
+
+    /// Whether `session` was inside `vis`'s scope at some point after `after` (before or
+    /// after one of the events since): only then may a connection be told it is gone.
+    pub fn was_in_scope(&self, after: u64, session: SessionId, vis: &Visibility) -> bool {
+        let Some(teams) = &vis.teams else {
+            return true;
+        };
+        let Some(first) = self.ring.front().map(|e| e.seq) else {
+            return false;
+        };
+        let start = (after + 1).saturating_sub(first) as usize;
+        self.ring.range(start.min(self.ring.len())..).any(|e| {
+            e.teams
+                .iter()
+                .any(|(s, t)| *s == session && t.is_some_and(|t| teams.contains(&t)))
+        })
     }
 }
 
@@ -369,11 +409,26 @@ impl MonitorService {
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
             for (seq, event) in events {
+                let mut teams = Vec::new();
+                if let Some(s) = event_session(&event.kind)
+                    && let Some(row) = live.monitor.session(s)
+                {
+                    teams.push((s, row.team));
+                }
                 let changes = live.monitor.apply(*seq, event);
+                for s in &changes.sessions {
+                    if let Some(row) = live.monitor.session(*s) {
+                        teams.push((*s, row.team));
+                    }
+                }
                 if live.ring.len() >= cap {
                     live.ring.pop_front();
                 }
-                live.ring.push_back((*seq, changes));
+                live.ring.push_back(RingEntry {
+                    seq: *seq,
+                    changes,
+                    teams,
+                });
             }
             live.monitor.seq()
         };

@@ -159,7 +159,9 @@ fn delta_frame(
     for &s in &changes.sessions {
         match m.matches(s, filter, vis).then(|| m.row(s, now)).flatten() {
             Some(row) => d.rows.push(row),
-            None => d.removed.push(s),
+            // Never name a session the connection could not have seen (M-60).
+            None if live.was_in_scope(from, s, vis) => d.removed.push(s),
+            None => {}
         }
     }
     let narrowed = |set: &BTreeSet<AgentId>| -> BTreeSet<AgentId> {
@@ -186,6 +188,7 @@ fn delta_frame(
         .filter(|a| !agents.contains(a))
         .collect();
     d.agents_removed.extend(removed_agents);
+    d.agents_removed.retain(|a| m.agent_visible(*a, vis));
     let teams: BTreeSet<TeamId> = changes
         .teams
         .iter()
@@ -204,6 +207,7 @@ fn delta_frame(
     }
     d.teams_removed
         .extend(changes.teams.iter().copied().filter(|t| !teams.contains(t)));
+    d.teams_removed.retain(|t| m.team_visible(*t, vis));
     if with_counters {
         let c = m.counters(filter, vis);
         d.protocol_not_open = filter

@@ -1,0 +1,459 @@
+//! The live stream on a real socket (WebSocket via tokio-tungstenite, SSE via reqwest):
+//! snapshot → delta → filter change → reconnect and resume → resume too old → forced lag →
+//! resync; M-15 re-queue seen live; a restricted administrator's stream (M-60); follow
+//! (M-40, B-5) and chat notifications (M-11) on the same connection; limits and
+//! authorization of the stream itself. No sleeps: every wait is for a frame, with a timeout.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{Center, Cred, TestApp, center, customer_message, ok, req};
+use futures_util::{SinkExt, StreamExt};
+use mirante_core::{EventKind, SessionId};
+use mirante_server::monitor::LiveConfig;
+use mirante_store::accounts::AccountKind;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn fast(config: impl FnOnce(&mut LiveConfig)) {
+    common::LIVE_CONFIG.with(|c| {
+        let mut live = LiveConfig {
+            frame_interval: Duration::from_millis(10),
+            counters_interval: Duration::from_millis(20),
+            ..LiveConfig::default()
+        };
+        config(&mut live);
+        *c.borrow_mut() = live;
+    });
+}
+
+async fn serve(app: &TestApp) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    addr
+}
+
+async fn try_connect(
+    addr: SocketAddr,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+) -> Result<Ws, u16> {
+    let mut request = format!("ws://{addr}/api/v1/monitor/live")
+        .into_client_request()
+        .unwrap();
+    if let Some(c) = cookie {
+        request
+            .headers_mut()
+            .insert("cookie", format!("mirante_session={c}").parse().unwrap());
+    }
+    let origin = origin.map_or_else(|| format!("http://{addr}"), str::to_owned);
+    request
+        .headers_mut()
+        .insert("origin", origin.parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+async fn connect(addr: SocketAddr, cookie: &str) -> Ws {
+    try_connect(addr, Some(cookie), None).await.unwrap()
+}
+
+async fn send(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).await.unwrap();
+}
+
+/// The next frame that is not a heartbeat.
+async fn next(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a frame in time")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = msg {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            if v["type"] != "heartbeat" {
+                return v;
+            }
+        }
+    }
+}
+
+/// Frames until one satisfies `pred` (returned with the ones before it).
+async fn until(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> (Value, Vec<Value>) {
+    let mut seen = Vec::new();
+    loop {
+        let v = next(ws).await;
+        if pred(&v) {
+            return (v, seen);
+        }
+        seen.push(v);
+    }
+}
+
+fn session_of(events: &[mirante_core::Event]) -> SessionId {
+    events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::SessionStarted { session, .. } => Some(*session),
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn has_row(v: &Value, session: SessionId) -> bool {
+    v["type"] == "delta"
+        && v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == session.0)
+}
+
+async fn setup(agents: usize) -> (TestApp, SocketAddr, String, Center) {
+    let app = TestApp::new(false).await;
+    let (_, cookie) = app.full_admin("root@example.com").await;
+    let c = center(&app.engine.handle, json!({}), agents).await;
+    app.state
+        .monitor
+        .wait_for(app.engine.handle.durable_seq())
+        .await;
+    let addr = serve(&app).await;
+    (app, addr, cookie, c)
+}
+
+#[tokio::test]
+async fn snapshot_delta_filter_change_resume_and_resync() {
+    fast(|c| c.ring_capacity = 32);
+    let (app, addr, cookie, c) = setup(2).await;
+    let e = &app.engine.handle;
+    let mut ws = connect(addr, &cookie).await;
+    send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
+    let snap = next(&mut ws).await;
+    assert_eq!(snap["type"], "snapshot");
+    assert_eq!(snap["counters"]["geral"], 0);
+    let s0 = snap["seq"].as_u64().unwrap();
+
+    // Delta: a customer arrives and is served; counters follow (same seq as the rows).
+    let s1 = session_of(&customer_message(e, &c, "5511900000001", "oi").await.events);
+    let (delta, _) = until(&mut ws, |v| has_row(v, s1)).await;
+    assert!(delta["seq"].as_u64().unwrap() > s0);
+    assert_eq!(delta["from_seq"].as_u64().unwrap(), s0);
+    let (counted, _) = until(&mut ws, |v| {
+        v["type"] == "delta" && v.get("counters").is_some()
+    })
+    .await
+    .clone();
+    assert_eq!(counted["counters"]["geral"], 1);
+    assert_eq!(counted["counters"]["humano"], 1);
+    let agent_cards = delta["agents"].as_array().unwrap();
+    assert!(agent_cards.iter().any(|a| a["open"] == 1) || counted["agents"].is_array());
+
+    // Filter change on the same connection: a fresh snapshot of the filtered view.
+    send(
+        &mut ws,
+        json!({"type": "subscribe", "filter": {"agents": [c.agents[1]]}}),
+    )
+    .await;
+    let (filtered, _) = until(&mut ws, |v| v["type"] == "snapshot").await;
+    assert_eq!(filtered["filtered"], true);
+    let last = filtered["seq"].as_u64().unwrap();
+
+    // Reconnect and resume: only what happened meanwhile.
+    drop(ws);
+    let s2 = session_of(&customer_message(e, &c, "5511900000002", "oi").await.events);
+    app.state.monitor.wait_for(e.durable_seq()).await;
+    let mut ws = connect(addr, &cookie).await;
+    send(
+        &mut ws,
+        json!({"type": "subscribe", "filter": {}, "resume_from": last}),
+    )
+    .await;
+    let resumed = next(&mut ws).await;
+    assert_eq!(resumed["type"], "delta", "{resumed}");
+    assert_eq!(resumed["from_seq"].as_u64().unwrap(), last);
+    assert!(has_row(&resumed, s2));
+    assert!(!has_row(&resumed, s1), "only the changes since `last`");
+    assert_eq!(resumed["counters"]["geral"], 2);
+
+    // Resume from a sequence the ring no longer has: a fresh snapshot instead.
+    drop(ws);
+    for i in 0..20 {
+        ok(e, json!({"type": "agent_message", "session": s2, "agent": c.agents[(s2.0 as usize + 1) % 2], "text": format!("m{i}")}))
+            .await
+            .seq;
+    }
+    app.state.monitor.wait_for(e.durable_seq()).await;
+    let mut ws = connect(addr, &cookie).await;
+    send(
+        &mut ws,
+        json!({"type": "subscribe", "filter": {}, "resume_from": 1}),
+    )
+    .await;
+    let fresh = next(&mut ws).await;
+    assert_eq!(fresh["type"], "snapshot");
+    assert_eq!(fresh["counters"]["geral"], 2);
+}
+
+#[tokio::test]
+async fn a_lagging_client_gets_a_resync_and_a_snapshot() {
+    // Any delta larger than this is a lag: the connection never buffers, it resyncs.
+    fast(|c| c.max_delta_sessions = 0);
+    let (app, addr, cookie, c) = setup(1).await;
+    let mut ws = connect(addr, &cookie).await;
+    send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
+    assert_eq!(next(&mut ws).await["type"], "snapshot");
+    customer_message(&app.engine.handle, &c, "5511900000001", "oi").await;
+    let (resync, _) = until(&mut ws, |v| v["type"] == "resync").await;
+    assert_eq!(resync["reason"], "lagged");
+    let snap = next(&mut ws).await;
+    assert_eq!(snap["type"], "snapshot");
+    assert_eq!(snap["counters"]["geral"], 1);
+}
+
+#[tokio::test]
+async fn m15_forced_logout_requeue_is_seen_live() {
+    fast(|_| {});
+    let (app, addr, cookie, c) = setup(1).await;
+    let e = &app.engine.handle;
+    let a = session_of(&customer_message(e, &c, "5511900000001", "oi").await.events);
+    let b = session_of(&customer_message(e, &c, "5511900000002", "oi").await.events);
+    app.state.monitor.wait_for(e.durable_seq()).await;
+    let mut ws = connect(addr, &cookie).await;
+    send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
+    let snap = next(&mut ws).await;
+    assert_eq!(snap["counters"]["humano"], 2);
+    let out = app
+        .call(req(
+            "POST",
+            &format!("/api/v1/agents/{}/logout", c.agents[0].0),
+            &Cred::Cookie(cookie.clone()),
+            None,
+        ))
+        .await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    let mut phase: BTreeMap<u64, String> = BTreeMap::new();
+    let mut agent_gone = false;
+    while phase.get(&a.0).map(String::as_str) != Some("waiting")
+        || phase.get(&b.0).map(String::as_str) != Some("waiting")
+        || !agent_gone
+    {
+        let v = next(&mut ws).await;
+        assert_eq!(v["type"], "delta", "{v}");
+        for r in v["rows"].as_array().unwrap() {
+            phase.insert(
+                r["id"].as_u64().unwrap(),
+                r["phase"].as_str().unwrap().to_owned(),
+            );
+            assert!(r["protocol"].is_string(), "protocol kept");
+        }
+        agent_gone |= v["agents_removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == c.agents[0].0);
+    }
+}
+
+#[tokio::test]
+async fn m60_a_restricted_stream_never_carries_other_teams() {
+    fast(|_| {});
+    let (app, addr, _, c) = setup(1).await;
+    let e = &app.engine.handle;
+    // Team B with its own channel, nobody online: its sessions wait there.
+    let team_b = ok(e, json!({"type": "create_team", "name": "Vendas"})).await;
+    let team_b = team_b
+        .events
+        .iter()
+        .find_map(|x| match &x.kind {
+            EventKind::TeamCreated { team } => Some(team.id),
+            _ => None,
+        })
+        .unwrap();
+    let flow = ok(e, json!({"type": "create_flow", "def": {"name": "v", "start": "r", "steps": {"r": {"kind": "route", "team": team_b}}}})).await;
+    let flow = flow
+        .events
+        .iter()
+        .find_map(|x| match &x.kind {
+            EventKind::FlowCreated { flow } => Some(flow.id),
+            _ => None,
+        })
+        .unwrap();
+    let ch = ok(
+        e,
+        json!({"type": "create_channel", "kind": "webchat", "name": "Loja", "flow": flow}),
+    )
+    .await;
+    let ch = ch
+        .events
+        .iter()
+        .find_map(|x| match &x.kind {
+            EventKind::ChannelCreated { channel } => Some(channel.id),
+            _ => None,
+        })
+        .unwrap();
+    let group = app.group("Suporte", false, &["monitor.view"], Some(&[c.team]));
+    let sup = app.account("sup@example.com", AccountKind::Admin { group });
+    let cookie = app.session(sup).await;
+    let mut ws = connect(addr, &cookie).await;
+    send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
+    let snap = next(&mut ws).await;
+    assert_eq!(snap["teams"].as_array().unwrap().len(), 1);
+    let outside = ok(e, json!({"type": "customer_message", "channel": ch, "identifier": "552100000001", "text": "oi"})).await;
+    let outside = session_of(&outside.events);
+    let inside = session_of(&customer_message(e, &c, "5511900000001", "oi").await.events);
+    let (last, before) = until(&mut ws, |v| has_row(v, inside)).await;
+    for v in before.iter().chain([&last]) {
+        let text = v.to_string();
+        assert!(!has_row(v, outside), "{text}");
+        assert!(
+            !v["removed"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|x| x == outside.0)),
+            "{text}"
+        );
+        assert!(
+            !v["teams"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|x| x["id"] == team_b.0)),
+            "{text}"
+        );
+    }
+    let (counted, _) = until(&mut ws, |v| v.get("counters").is_some()).await;
+    assert_eq!(counted["counters"]["geral"], 1, "counters only of its team");
+    assert_eq!(counted["unfiltered_counters"]["geral"], 1);
+}
+
+#[tokio::test]
+async fn m40_m11_follow_and_chat_ride_on_the_same_connection() {
+    fast(|_| {});
+    let (app, addr, cookie, c) = setup(1).await;
+    let e = &app.engine.handle;
+    let s = session_of(&customer_message(e, &c, "5511900000001", "oi").await.events);
+    app.state.monitor.wait_for(e.durable_seq()).await;
+    let mut ws = connect(addr, &cookie).await;
+    send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
+    assert_eq!(next(&mut ws).await["type"], "snapshot");
+    send(&mut ws, json!({"type": "follow", "session": s})).await;
+    let (follow, _) = until(&mut ws, |v| v["type"] == "follow").await;
+    assert_eq!(follow["messages"][0]["text"], "oi");
+    assert_eq!(follow["followers"][0]["name"], "root");
+    // B-5: the REST answer names who follows it now.
+    let rest = app
+        .call(req(
+            "GET",
+            &format!("/api/v1/sessions/{}/follow", s.0),
+            &Cred::Cookie(cookie.clone()),
+            None,
+        ))
+        .await
+        .json();
+    assert_eq!(rest["followers"].as_array().unwrap().len(), 1);
+    customer_message(e, &c, "5511900000001", "ainda aí?").await;
+    let (message, _) = until(&mut ws, |v| v["type"] == "message").await;
+    assert_eq!(message["message"]["text"], "ainda aí?");
+    // M-11: an agent writes to this supervisor.
+    let me = rest["followers"][0]["account"].as_u64().unwrap();
+    ok(e, json!({"type": "internal_message", "agent": c.agents[0], "supervisor": me, "from_agent": true, "text": "Preciso de ajuda"})).await;
+    let (chat, _) = until(&mut ws, |v| v["type"] == "chat").await;
+    assert_eq!(chat["message"]["text"], "Preciso de ajuda");
+    // Unfollow: nobody follows it any more.
+    send(&mut ws, json!({"type": "unfollow", "session": s})).await;
+    send(&mut ws, json!({"type": "ping"})).await;
+    let _ = tokio::time::timeout(WAIT, ws.next()).await;
+    let audit = app
+        .call(req(
+            "GET",
+            "/api/v1/audit?action=session.follow_start",
+            &Cred::Cookie(cookie.clone()),
+            None,
+        ))
+        .await
+        .json();
+    assert!(!audit.as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_stream_is_authorized_and_limited() {
+    fast(|c| c.max_per_user = 1);
+    let (app, addr, cookie, _) = setup(1).await;
+    assert_eq!(try_connect(addr, None, None).await.err(), Some(401));
+    assert_eq!(
+        try_connect(addr, Some(&cookie), Some("http://evil.example"))
+            .await
+            .err(),
+        Some(403)
+    );
+    let agent = app.account("ag@example.com", AccountKind::Agent { agent: 1 });
+    let agent_cookie = app.session(agent).await;
+    assert_eq!(
+        try_connect(addr, Some(&agent_cookie), None).await.err(),
+        Some(403)
+    );
+    let first = connect(addr, &cookie).await;
+    assert_eq!(
+        try_connect(addr, Some(&cookie), None).await.err(),
+        Some(429)
+    );
+    drop(first);
+}
+
+#[tokio::test]
+async fn sse_fallback_carries_the_same_messages() {
+    fast(|_| {});
+    let (app, addr, cookie, c) = setup(1).await;
+    let http = reqwest::Client::new();
+    let mut response = http
+        .get(format!("http://{addr}/api/v1/monitor/events"))
+        .header("cookie", format!("mirante_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut buffer = String::new();
+    let mut frames: Vec<Value> = Vec::new();
+    let mut want_delta = false;
+    loop {
+        let chunk = tokio::time::timeout(WAIT, response.chunk())
+            .await
+            .expect("SSE data in time")
+            .unwrap()
+            .unwrap();
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                frames.push(serde_json::from_str(data).unwrap());
+            }
+        }
+        if !want_delta && frames.iter().any(|f| f["type"] == "snapshot") {
+            want_delta = true;
+            customer_message(&app.engine.handle, &c, "5511900000001", "oi").await;
+        }
+        if frames.iter().any(|f| f["type"] == "delta") {
+            break;
+        }
+    }
+    assert_eq!(frames[0]["type"], "snapshot");
+}
