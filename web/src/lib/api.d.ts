@@ -74,7 +74,7 @@ export interface paths {
          * Pause an agent with a reason (M-16). Refused with 409 `agent_has_open_sessions` while it
          *     has open sessions (the message says how many).
          */
-        post: operations["pause"];
+        post: operations["post_api_v1_agents_id_pause"];
         delete?: never;
         options?: never;
         head?: never;
@@ -91,7 +91,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** End an agent's pause (M-16). */
-        post: operations["resume"];
+        post: operations["post_api_v1_agents_id_resume"];
         delete?: never;
         options?: never;
         head?: never;
@@ -146,7 +146,7 @@ export interface paths {
          *     `SameSite=Strict`, `Secure` behind TLS). A new session id is issued at every log-in;
          *     a session cookie sent along is ended. Failures never say whether the e-mail exists.
          */
-        post: operations["login"];
+        post: operations["post_api_v1_auth_login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -281,6 +281,104 @@ export interface paths {
         patch: operations["update_channel"];
         trace?: never;
     };
+    "/api/v1/channels/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A customer message arrives: continues the contact's open session on the channel or
+         *     starts one in the channel's bot flow. Idempotent on `message_id`.
+         */
+        post: operations["inbound"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/{id}/outbound": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The messages to deliver on this channel, in order. */
+        get: operations["outbound"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/{id}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reports the delivery status of an outbound message of this channel. */
+        post: operations["post_api_v1_channels_id_status"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/{id}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mints a channel token: it authenticates only this channel's integration API and works
+         *     while its creator holds `config.manage` over every team. The secret is shown once;
+         *     list and revoke it with `/api/v1/tokens`.
+         */
+        post: operations["create_channel_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/{id}/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Registers (or replaces) the channel's webhook: each outbound message is POSTed as JSON
+         *     (the shape of an outbound item) with `X-Mirante-Signature: sha256=<hex HMAC>` and
+         *     `X-Mirante-Seq`; failures are retried with exponential back-off and, in the end, left
+         *     to the pull feed. Kept in memory: register again after a restart.
+         */
+        put: operations["set_webhook"];
+        post?: never;
+        /** Removes the channel's webhook (the pull feed keeps everything). */
+        delete: operations["remove_webhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/chat": {
         parameters: {
             query?: never;
@@ -289,7 +387,7 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's conversations with agents in its scope, with unread counts (M-11 badges). */
-        get: operations["conversations"];
+        get: operations["get_api_v1_chat"];
         put?: never;
         post?: never;
         delete?: never;
@@ -306,7 +404,7 @@ export interface paths {
             cookie?: never;
         };
         /** One conversation with an agent, oldest first. */
-        get: operations["conversation"];
+        get: operations["get_api_v1_chat_agent_"];
         put?: never;
         /** Send a message to an agent (M-11); audited `chat.internal`. */
         post: operations["send"];
@@ -351,6 +449,41 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists contacts in id order, or searches them by exact name or number. */
+        get: operations["list_contacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contacts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One contact. */
+        get: operations["get_contact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Corrects a contact's registered name or number. */
+        patch: operations["update_contact"];
         trace?: never;
     };
     "/api/v1/debug/state": {
@@ -452,6 +585,238 @@ export interface paths {
         head?: never;
         /** Changes a user group (its members' rights change with their next request). */
         patch: operations["update_group"];
+        trace?: never;
+    };
+    "/api/v1/me/chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The agent's conversations with supervisors. */
+        get: operations["get_api_v1_me_chat"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/chat/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The conversation with one supervisor (the last 500 messages, oldest first). */
+        get: operations["get_api_v1_me_chat_id_"];
+        put?: never;
+        /** Writes to a supervisor. */
+        post: operations["send_chat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/chat/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks the supervisor's messages as read. */
+        post: operations["read_chat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Logs in to service (online: sessions are distributed to it). */
+        post: operations["post_api_v1_me_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Logs out of service; its open sessions go back to the front of their queues (M-15). */
+        post: operations["post_api_v1_me_logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pauses with a reason (the agent keeps the sessions it has; it receives no new ones). */
+        post: operations["post_api_v1_me_pause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ends the pause. */
+        post: operations["post_api_v1_me_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * *Em espera* of the agent's teams (oldest first) and *Em atendimento* (its own), with
+         *     protocols.
+         */
+        get: operations["sessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/{id}/finish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finishes a session the agent serves (outcome: success); the team's closing message is
+         *     sent to the customer.
+         */
+        post: operations["post_api_v1_me_sessions_id_finish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The transcript of a session the agent serves or may pull (the last 1 000 messages). */
+        get: operations["transcript"];
+        put?: never;
+        /** Replies to the customer in a session the agent serves. */
+        post: operations["reply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/{id}/pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Takes a waiting session of one of its teams in *todos* mode. */
+        post: operations["pull"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/sessions/{id}/transfer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Transfers a session the agent serves to another agent (online, with free capacity) or
+         *     to a team's queue; the protocol and transcript go with it.
+         */
+        post: operations["post_api_v1_me_sessions_id_transfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The agent's presence, load, pause reasons, teams and colleagues. */
+        get: operations["get_api_v1_me_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/monitor": {
@@ -638,7 +1003,7 @@ export interface paths {
          *     single finish. Over the cap: 422 `bulk_cap_exceeded`, nothing done. Per-session results
          *     (B-3) in the caller's language.
          */
-        post: operations["finish"];
+        post: operations["post_api_v1_sessions_finish"];
         delete?: never;
         options?: never;
         head?: never;
@@ -658,7 +1023,7 @@ export interface paths {
          * Transfer sessions to an agent or a team (M-42, M-12, M-21). Over the cap: 422
          *     `bulk_cap_exceeded`, nothing done; an unknown (or out-of-scope) target: 404.
          */
-        post: operations["transfer"];
+        post: operations["post_api_v1_sessions_transfer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -923,6 +1288,60 @@ export interface components {
             teams?: number[] | null;
         };
         /**
+         * @description The agent's own status.
+         * @example {
+         *       "agent": {
+         *         "capacity": 5,
+         *         "email": "ana@example.com",
+         *         "enabled": true,
+         *         "id": 3,
+         *         "name": "Ana Souza",
+         *         "nickname": "Ana",
+         *         "pause_reason": null,
+         *         "presence": "online",
+         *         "presence_since_ms": 1795435200000,
+         *         "sessions": 1,
+         *         "teams": [
+         *           1
+         *         ]
+         *       },
+         *       "colleagues": [
+         *         {
+         *           "id": 4,
+         *           "nickname": "Bia",
+         *           "presence": "online"
+         *         }
+         *       ],
+         *       "pause_reasons": [
+         *         {
+         *           "id": 1,
+         *           "name": "Almoço"
+         *         }
+         *       ],
+         *       "teams": [
+         *         {
+         *           "id": 1,
+         *           "member": true,
+         *           "name": "Financeiro",
+         *           "pull": false,
+         *           "wrapup_codes": [
+         *             "resolvido"
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        AgentStatus: {
+            /** @description The agent, its presence and load. */
+            agent: components["schemas"]["AgentView"];
+            /** @description Agents sharing a team with it. */
+            colleagues: components["schemas"]["Colleague"][];
+            /** @description Enabled pause reasons. */
+            pause_reasons: components["schemas"]["Reason"][];
+            /** @description Every enabled team (transfer targets). */
+            teams: components["schemas"]["TeamInfo"][];
+        };
+        /**
          * @description An agent (*Agente*) with its presence.
          * @example {
          *       "capacity": 5,
@@ -975,6 +1394,20 @@ export interface components {
             sessions: number;
             /** @description Teams. */
             teams: number[];
+        };
+        /** @description Metadata of an attachment (the file stays with the channel). */
+        AttachmentBody: {
+            /** @description MIME type. */
+            mime: string;
+            /** @description File name. */
+            name?: string | null;
+            /**
+             * Format: int64
+             * @description Size in bytes.
+             */
+            size?: number | null;
+            /** @description Where the channel keeps it. */
+            url?: string | null;
         };
         /** @description One audit entry. */
         AuditView: {
@@ -1076,6 +1509,25 @@ export interface components {
             /** @description Display name. */
             name: string;
         };
+        /** @description One internal message (M-11). */
+        ChatEntry: {
+            /**
+             * Format: int64
+             * @description When (ms).
+             */
+            at: number;
+            /** @description True when the agent wrote it. */
+            from_agent: boolean;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Read by the other side. */
+            read: boolean;
+            /** @description The text. */
+            text: string;
+        };
         /** @description One internal chat message (M-11). */
         ChatMessage: {
             /**
@@ -1127,6 +1579,18 @@ export interface components {
              */
             unread: number;
         };
+        /** @description A colleague (an agent sharing a team), as a transfer target. */
+        Colleague: {
+            /**
+             * Format: int64
+             * @description Agent id.
+             */
+            id: number;
+            /** @description *Codinome*. */
+            nickname: string;
+            /** @description `offline`, `online` or `paused`. */
+            presence: string;
+        };
         /** @description The answer to an executed command. */
         CommandAnswer: {
             /** @description The events, in log order. */
@@ -1136,6 +1600,59 @@ export interface components {
              * @description Sequence number of the command's last event (durable when this is sent).
              */
             seq: number;
+        };
+        /**
+         * @description Corrections to a contact.
+         * @example {
+         *       "name": "Maria Luiza de Santos Reis",
+         *       "number": "+55 (35) 99876-5432"
+         *     }
+         */
+        ContactPatch: {
+            /** @description Name as registered (1 to 200 characters). */
+            name?: string | null;
+            /** @description Number; punctuation is stripped (8 to 15 digits). */
+            number?: string | null;
+        };
+        /**
+         * @description A contact.
+         * @example {
+         *       "id": 5,
+         *       "identifiers": [
+         *         {
+         *           "channel": 1,
+         *           "identifier": "5535998765432"
+         *         }
+         *       ],
+         *       "name": "Maria Luiza de Santos Reis",
+         *       "number": "5535998765432"
+         *     }
+         */
+        ContactView: {
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Its identifier on each channel where it was seen. */
+            identifiers: components["schemas"]["Identifier"][];
+            /** @description Name as registered. */
+            name: string;
+            /** @description Digits, country code first (phone channels). */
+            number?: string | null;
+        };
+        /** @description A conversation of an agent with a supervisor, as listed. */
+        ConversationSummary: {
+            last?: components["schemas"]["ChatEntry"] | null;
+            /** @description Messages kept. */
+            messages: number;
+            /**
+             * Format: int64
+             * @description The supervisor (administrator account id).
+             */
+            supervisor: number;
+            /** @description Messages from the supervisor the agent has not read. */
+            unread: number;
         };
         /** @description M-1…M-4: `geral = auto + espera + humano`, always. */
         Counters: {
@@ -1180,6 +1697,16 @@ export interface components {
             channels: components["schemas"]["ChannelOption"][];
             /** @description Teams. */
             teams: components["schemas"]["Named"][];
+        };
+        /**
+         * @description How to finish.
+         * @example {
+         *       "wrapup": "resolvido"
+         *     }
+         */
+        FinishBody: {
+            /** @description Wrap-up code (*tabulação*): required when the team has codes. */
+            wrapup?: string | null;
         };
         /** @description Finish sessions (one or several). */
         FinishRequest: {
@@ -1316,6 +1843,70 @@ export interface components {
              */
             sessions: components["schemas"]["SessionRecord"][];
         };
+        /** @description A contact's identifier on one channel. */
+        Identifier: {
+            /**
+             * Format: int64
+             * @description The channel.
+             */
+            channel: number;
+            /** @description The identifier there. */
+            identifier: string;
+        };
+        /**
+         * @description The answer to an inbound message.
+         * @example {
+         *       "duplicate": false,
+         *       "message": 12,
+         *       "session": 4
+         *     }
+         */
+        InboundAccepted: {
+            /** @description A repeat of a message already received (nothing was written). */
+            duplicate: boolean;
+            /**
+             * Format: int64
+             * @description Our message id (the first one's, for a duplicate).
+             */
+            message: number;
+            /**
+             * Format: int64
+             * @description The session it went to (absent for a duplicate).
+             */
+            session?: number | null;
+        };
+        /**
+         * @description A customer message as the channel delivers it.
+         * @example {
+         *       "attachments": [
+         *         {
+         *           "mime": "image/jpeg",
+         *           "name": "boleto.jpg",
+         *           "size": 48213,
+         *           "url": "https://cdn.example.com/1.jpg"
+         *         }
+         *       ],
+         *       "contact": "5535998765432",
+         *       "message_id": "wamid.HBgNNTUzNTk5ODc2NTQzMhUCABIYFjNFQjA",
+         *       "name": "Maria Luiza de Santos Reis",
+         *       "text": "Olá, preciso da segunda via do boleto"
+         *     }
+         */
+        InboundMessage: {
+            /** @description Attachment metadata (at most 10). */
+            attachments?: components["schemas"]["AttachmentBody"][];
+            /** @description The contact's identifier on the channel (phone number, chat id…; 1 to 200 characters). */
+            contact: string;
+            /**
+             * @description The channel's own id of the message (1 to 256 characters): a message whose id was
+             *     already received in the last 24 h is a duplicate and writes nothing.
+             */
+            message_id?: string | null;
+            /** @description The contact's display name, used when the contact is first seen. */
+            name?: string | null;
+            /** @description The text, at most 4 096 characters (may be empty with attachments). */
+            text?: string;
+        };
         /** @description Log-in credentials. */
         LoginBody: {
             /** @description Login e-mail. */
@@ -1407,6 +1998,49 @@ export interface components {
             /** @description Counters without the filter, within the caller's scope. */
             unfiltered_counters: components["schemas"]["Counters"];
         };
+        /**
+         * @description *Em espera* and *Em atendimento*.
+         * @example {
+         *       "serving": [
+         *         {
+         *           "assigned_ms": 1795435111000,
+         *           "channel": 1,
+         *           "contact": 4,
+         *           "contact_name": "João",
+         *           "contact_number": null,
+         *           "id": 7,
+         *           "last_customer_message_ms": 1795435190000,
+         *           "phase": "human",
+         *           "protocol": "20261123000042",
+         *           "queued_ms": 1795435110000,
+         *           "started_ms": 1795435100000,
+         *           "team": 1
+         *         }
+         *       ],
+         *       "waiting": [
+         *         {
+         *           "assigned_ms": null,
+         *           "channel": 1,
+         *           "contact": 5,
+         *           "contact_name": "Maria Luiza",
+         *           "contact_number": "5535998765432",
+         *           "id": 8,
+         *           "last_customer_message_ms": 1795435230000,
+         *           "phase": "waiting",
+         *           "protocol": null,
+         *           "queued_ms": 1795435230000,
+         *           "started_ms": 1795435200000,
+         *           "team": 1
+         *         }
+         *       ]
+         *     }
+         */
+        MySessions: {
+            /** @description With the agent. */
+            serving: components["schemas"]["SessionRow"][];
+            /** @description Waiting in the agent's teams, oldest first. */
+            waiting: components["schemas"]["SessionRow"][];
+        };
         /** @description An id with its display name. */
         Named: {
             /**
@@ -1463,6 +2097,16 @@ export interface components {
             /** @description Display name (unique). */
             name: string;
         };
+        /**
+         * @description A new channel token.
+         * @example {
+         *       "name": "Integração SMS"
+         *     }
+         */
+        NewChannelToken: {
+            /** @description Label. */
+            name: string;
+        };
         /** @description A new user group. */
         NewGroup: {
             /** @description *Permissão total*. */
@@ -1505,6 +2149,69 @@ export interface components {
             nickname?: string | null;
             /** @description Initial password (at least 10 characters). */
             password?: string | null;
+        };
+        /** @description One message the channel's integration must deliver to the customer. */
+        Outbound: {
+            /**
+             * Format: int64
+             * @description The agent's *codinome* is not included; its id is, for agent messages.
+             */
+            agent?: number | null;
+            /**
+             * Format: int64
+             * @description When it was posted (ms since the epoch).
+             */
+            at: number;
+            /** @description Attachment metadata. */
+            attachments: Record<string, never>[];
+            /** @description `bot`, `agent`, `supervisor` or `system`. */
+            author: string;
+            /**
+             * Format: int64
+             * @description The contact.
+             */
+            contact: number;
+            /**
+             * Format: int64
+             * @description Our message id (report its delivery status with it).
+             */
+            message: number;
+            /** @description The cursor: the sequence number of the event that posted it. */
+            seq: components["schemas"]["u64"];
+            /**
+             * Format: int64
+             * @description The session.
+             */
+            session: number;
+            /** @description The text. */
+            text: string;
+            /** @description The contact's identifier on the channel (where to deliver). */
+            to: string;
+        };
+        /** @description One page of a channel's outbound feed. */
+        OutboundPage: {
+            /**
+             * @description Messages after the given cursor may be missing: it is older than what the feed keeps
+             *     (see `docs/api.md`).
+             */
+            gap: boolean;
+            /** @description Messages after the cursor, in order. */
+            messages: components["schemas"]["Outbound"][];
+            /** @description The cursor to ask from next (`after=next`). */
+            next: components["schemas"]["u64"];
+        };
+        /**
+         * @description A pause.
+         * @example {
+         *       "reason": 1
+         *     }
+         */
+        PauseBody: {
+            /**
+             * Format: int64
+             * @description The pause reason.
+             */
+            reason: number;
         };
         /**
          * @description A new pause reason, or changes to one.
@@ -1565,6 +2272,34 @@ export interface components {
             human: components["schemas"]["SessionView"][];
             /** @description *Em espera*, oldest first. */
             waiting: components["schemas"]["SessionView"][];
+        };
+        /** @description The message id of a reply. */
+        Posted: {
+            /**
+             * Format: int64
+             * @description Our message id.
+             */
+            message?: number | null;
+        };
+        /** @description A pause reason the agent may choose. */
+        Reason: {
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Name. */
+            name: string;
+        };
+        /**
+         * @description A reply.
+         * @example {
+         *       "text": "Olá! Em que posso ajudar?"
+         *     }
+         */
+        ReplyBody: {
+            /** @description The text (1 to 4 096 characters). */
+            text: string;
         };
         /** @description A new password with its reset token. */
         ResetConfirmBody: {
@@ -1648,6 +2383,57 @@ export interface components {
              * @description The session.
              */
             session: number;
+        };
+        /** @description A session as its agent sees it. */
+        SessionRow: {
+            /**
+             * Format: int64
+             * @description Assigned to the agent (ms).
+             */
+            assigned_ms?: number | null;
+            /**
+             * Format: int64
+             * @description The channel.
+             */
+            channel: number;
+            /**
+             * Format: int64
+             * @description The contact.
+             */
+            contact: number;
+            /** @description The contact's name as registered. */
+            contact_name: string;
+            /** @description The contact's number (digits), when the channel gives one. */
+            contact_number?: string | null;
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The customer's last message (ms).
+             */
+            last_customer_message_ms: number;
+            /** @description `waiting` (*Em espera*) or `human` (*Em atendimento*). */
+            phase: string;
+            /** @description *Protocolo* (from the first assignment on). */
+            protocol?: string | null;
+            /**
+             * Format: int64
+             * @description Entered the queue (ms).
+             */
+            queued_ms?: number | null;
+            /**
+             * Format: int64
+             * @description Started (ms).
+             */
+            started_ms: number;
+            /**
+             * Format: int64
+             * @description The team.
+             */
+            team?: number | null;
         };
         /** @description One session row (Fases); durations are at the answer's `now`. */
         SessionView: {
@@ -1739,6 +2525,22 @@ export interface components {
             bulk_cap?: number | null;
             /** @description IANA time zone of protocol dates. */
             time_zone?: string | null;
+        };
+        /**
+         * @description A delivery status report.
+         * @example {
+         *       "message": 15,
+         *       "status": "read"
+         *     }
+         */
+        StatusReport: {
+            /**
+             * Format: int64
+             * @description Our message id (from the outbound feed).
+             */
+            message: number;
+            /** @description `sent`, `delivered`, `read` or `failed`. */
+            status: string;
         };
         /**
          * @description A team to create, or changes to one (`PATCH`: fields left out stay as they are; `null`
@@ -1870,6 +2672,22 @@ export interface components {
              */
             waiting_count: number;
         };
+        /** @description A team as an agent sees it (transfer targets; its own teams' wrap-up codes). */
+        TeamInfo: {
+            /**
+             * Format: int64
+             * @description Id.
+             */
+            id: number;
+            /** @description Whether the agent is a member. */
+            member: boolean;
+            /** @description Name. */
+            name: string;
+            /** @description `all` (*todos*): waiting sessions are pulled by the agents. */
+            pull: boolean;
+            /** @description Wrap-up codes (required to finish when not empty). */
+            wrapup_codes: string[];
+        };
         /**
          * @description A team (*Equipe*) with its settings.
          * @example {
@@ -1976,6 +2794,52 @@ export interface components {
             /** @description Team restriction (`null` = the creator's scope). */
             teams?: number[] | null;
         };
+        /** @description One message of an open session's transcript. */
+        TranscriptEntry: {
+            /**
+             * Format: int64
+             * @description The agent, for agent messages.
+             */
+            agent?: number | null;
+            /**
+             * Format: int64
+             * @description When (ms).
+             */
+            at: number;
+            /** @description Attachment metadata. */
+            attachments: Record<string, never>[];
+            /** @description `customer`, `bot`, `agent`, `supervisor` or `system`. */
+            author: string;
+            /**
+             * Format: int64
+             * @description Message id.
+             */
+            message: number;
+            /** @description Its event's sequence number. */
+            seq: components["schemas"]["u64"];
+            /** @description Delivery status reported by the channel (outbound messages). */
+            status?: string | null;
+            /** @description The text. */
+            text: string;
+        };
+        /**
+         * @description Where to transfer: exactly one of `agent` and `team`.
+         * @example {
+         *       "team": 2
+         *     }
+         */
+        TransferBody: {
+            /**
+             * Format: int64
+             * @description To an online agent.
+             */
+            agent?: number | null;
+            /**
+             * Format: int64
+             * @description To a team's queue.
+             */
+            team?: number | null;
+        };
         /** @description Transfer sessions (one or several). */
         TransferRequest: {
             /** @description The sessions (at most the bulk cap, default 5). */
@@ -2058,6 +2922,31 @@ export interface components {
              */
             updated_ms: number;
         };
+        /**
+         * @description A webhook registration.
+         * @example {
+         *       "secret": "um segredo bem comprido",
+         *       "url": "https://integracao.example.com/mirante"
+         *     }
+         */
+        WebhookBody: {
+            /** @description The HMAC-SHA256 key of `X-Mirante-Signature` (16 to 256 characters). */
+            secret: string;
+            /** @description Where to POST each outbound message (`http://` or `https://`). */
+            url: string;
+        };
+        /** @description A registered webhook, as shown (never the secret). */
+        WebhookView: {
+            /**
+             * Format: int64
+             * @description The channel.
+             */
+            channel: number;
+            /** @description Where messages are POSTed. */
+            url: string;
+        };
+        /** Format: int64 */
+        u64: number;
     };
     responses: never;
     parameters: never;
@@ -2281,7 +3170,7 @@ export interface operations {
             };
         };
     };
-    pause: {
+    post_api_v1_agents_id_pause: {
         parameters: {
             query?: never;
             header?: never;
@@ -2341,7 +3230,7 @@ export interface operations {
             };
         };
     };
-    resume: {
+    post_api_v1_agents_id_resume: {
         parameters: {
             query?: never;
             header?: never;
@@ -2506,7 +3395,7 @@ export interface operations {
             };
         };
     };
-    login: {
+    post_api_v1_auth_login: {
         parameters: {
             query?: never;
             header?: never;
@@ -2954,7 +3843,341 @@ export interface operations {
             };
         };
     };
-    conversations: {
+    inbound: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InboundMessage"];
+            };
+        };
+        responses: {
+            /** @description A duplicate: nothing written */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundAccepted"];
+                };
+            };
+            /** @description Received */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboundAccepted"];
+                };
+            };
+            /** @description `invalid_request` (malformed JSON, invalid UTF-8) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: not a channel token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`: another channel's token, or no such channel */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `channel_disabled` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_input` (text over 4 096 characters, empty text, identifier, more than 10 attachments, message id), `channel_without_flow` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    outbound: {
+        parameters: {
+            query?: {
+                /** @description Messages after this cursor (`next` of the previous page; 0 for the beginning). */
+                after?: number;
+                /** @description At most this many (1 to 1000, default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "gap": false,
+                     *       "messages": [
+                     *         {
+                     *           "agent": null,
+                     *           "at": 1795435200000,
+                     *           "attachments": [],
+                     *           "author": "bot",
+                     *           "contact": 3,
+                     *           "message": 15,
+                     *           "seq": 41,
+                     *           "session": 4,
+                     *           "text": "Como posso ajudar?\n1 - Financeiro\n2 - Encerrar",
+                     *           "to": "5535998765432"
+                     *         }
+                     *       ],
+                     *       "next": 41
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OutboundPage"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_channels_id_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusReport"];
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unknown_message`: not an outbound message of this channel (or older than the feed keeps) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_channel_token: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewChannelToken"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedToken"];
+                };
+            };
+            /** @description `forbidden`: not an unrestricted administrator's session with `config.manage` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_input` (url, secret) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Channel id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such channel, or no webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_chat: {
         parameters: {
             query?: never;
             header?: never;
@@ -2989,7 +4212,7 @@ export interface operations {
             };
         };
     };
-    conversation: {
+    get_api_v1_chat_agent_: {
         parameters: {
             query?: {
                 /** @description Only messages with an id below this. */
@@ -3181,6 +4404,122 @@ export interface operations {
                 };
             };
             /** @description the core refused it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_contacts: {
+        parameters: {
+            query?: {
+                /** @description Exact name, or a number (punctuation ignored); absent lists every contact. */
+                q?: string;
+                /** @description Contacts with an id above this (paging). */
+                after?: number;
+                /** @description At most this many (1 to 500, default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactView"][];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_contact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Contact id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_contact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Contact id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContactPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactView"];
+                };
+            };
+            /** @description `unknown_contact` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_input` (name, number) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3569,6 +4908,619 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_me_chat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationSummary"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_me_chat_id_: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The supervisor's account id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChatEntry"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    send_chat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The supervisor's account id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplyBody"];
+            };
+        };
+        responses: {
+            /** @description Sent */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_input` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_chat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The supervisor's account id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_me_login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentStatus"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `agent_already_logged_in`, `agent_disabled` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_me_logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentStatus"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `agent_offline` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_me_pause: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PauseBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentStatus"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `unknown_pause_reason` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `agent_offline`, `agent_already_paused`, `pause_reason_disabled` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_me_resume: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentStatus"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `agent_not_paused`, `agent_offline` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MySessions"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_me_sessions_id_finish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FinishBody"];
+            };
+        };
+        responses: {
+            /** @description Finished */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_agents_session`, `session_not_open` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `wrapup_required`, `unknown_wrapup` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    transcript: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TranscriptEntry"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplyBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Posted"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_agents_session`, `session_not_open` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_input` (empty, or longer than 4 096 characters) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pull: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionRow"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `wrong_phase` (someone else took it), `agent_not_online`, `agent_at_capacity` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_pull_mode` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_api_v1_me_sessions_id_transfer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Session id */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransferBody"];
+            };
+        };
+        responses: {
+            /** @description Transferred */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_request`: not exactly one target */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_found`, `unknown_agent`, `unknown_team` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `not_agents_session`, `agent_not_online`, `agent_at_capacity`, `transfer_to_same_place`, `team_disabled` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_api_v1_me_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentStatus"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `forbidden`: not an agent's session */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4130,7 +6082,7 @@ export interface operations {
             };
         };
     };
-    finish: {
+    post_api_v1_sessions_finish: {
         parameters: {
             query?: never;
             header?: never;
@@ -4178,7 +6130,7 @@ export interface operations {
             };
         };
     };
-    transfer: {
+    post_api_v1_sessions_transfer: {
         parameters: {
             query?: never;
             header?: never;
