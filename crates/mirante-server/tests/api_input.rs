@@ -551,13 +551,7 @@ async fn configuration_errors_have_stable_codes_and_write_nothing() {
             422,
             "invalid_input",
         ),
-        (
-            "DELETE",
-            &webhook_path,
-            json!({}),
-            404,
-            "not_found",
-        ),
+        ("DELETE", &webhook_path, json!({}), 404, "not_found"),
     ];
     for (method, path, body, status, code) in cases {
         let r = api.call(method, path, a, body.clone()).await;
@@ -948,12 +942,15 @@ async fn contacts_are_found_by_exact_name_or_normalised_number_and_corrected() {
     );
 }
 
+/// What the webhook receiver passes on, and how many calls it had.
+type Receiver = (
+    mpsc::UnboundedSender<(HeaderMap, Vec<u8>)>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+);
+
 /// The webhook receiver: the first delivery fails with 500, later ones succeed.
 async fn receiver(
-    State(state): State<(
-        mpsc::UnboundedSender<(HeaderMap, Vec<u8>)>,
-        std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    )>,
+    State(state): State<Receiver>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> StatusCode {
