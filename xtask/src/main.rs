@@ -14,7 +14,7 @@ usage: cargo xtask <command>
 
 commands:
   test           everything CI checks: rustfmt, clippy (warnings are errors), all tests
-  bench [WHICH]  benchmarks; WHICH = all (default) | p3 | p4 | p4-store | p5 | erlang-c;
+  bench [WHICH]  benchmarks; WHICH = all (default) | p1-p2 | p3 | p4 | p4-store | p5 | erlang-c;
                  reports go to bench-out/
   demo [ARGS]    build and run `mirante demo`: the server on the embedded database
                  (./mirante-data) with a living, simulated contact center;
@@ -331,6 +331,7 @@ const BENCHES: &[(&str, &str, &str)] = &[
     ("p4", "mirante-server", "ingest"),
     ("p4-store", "mirante-store-sqlite", "ingest"),
     ("p5", "mirante-server", "cold_start"),
+    ("p1-p2", "mirante-server", "fanout"),
     ("erlang-c", "mirante-sim", "erlang_c"),
 ];
 
