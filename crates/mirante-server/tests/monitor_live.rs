@@ -201,8 +201,7 @@ async fn snapshot_delta_filter_change_resume_and_resync() {
     drop(ws);
     for i in 0..20 {
         ok(e, json!({"type": "agent_message", "session": s2, "agent": c.agents[(s2.0 as usize + 1) % 2], "text": format!("m{i}")}))
-            .await
-            .seq;
+            .await;
     }
     app.state.monitor.wait_for(e.durable_seq()).await;
     let mut ws = connect(addr, &cookie).await;

@@ -101,14 +101,13 @@ async fn live(
             let (tx, rx) = mpsc::channel::<String>(16);
             let reader = tokio::spawn(async move {
                 while let Some(Ok(message)) = stream.next().await {
-                    match message {
-                        Message::Text(text) => {
-                            if tx.send(text.as_str().to_owned()).await.is_err() {
-                                break;
-                            }
-                        }
+                    let text = match message {
+                        Message::Text(text) => text,
                         Message::Close(_) => break,
-                        _ => {}
+                        _ => continue,
+                    };
+                    if tx.send(text.as_str().to_owned()).await.is_err() {
+                        break;
                     }
                 }
             });

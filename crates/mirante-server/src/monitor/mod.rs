@@ -201,9 +201,12 @@ struct Inner {
     clock: Arc<dyn Clock + Sync>,
     config: LiveConfig,
     connections: Mutex<HashMap<u64, usize>>,
-    followers: Mutex<BTreeMap<SessionId, BTreeMap<u64, (String, usize)>>>,
+    followers: Mutex<Followers>,
     frames: Mutex<stream::FrameCache>,
 }
+
+/// Per session: the supervisors following it (account → (name, open follows)).
+type Followers = BTreeMap<SessionId, BTreeMap<u64, (String, usize)>>;
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(PoisonError::into_inner)
@@ -587,8 +590,7 @@ impl MonitorService {
 
 fn decode(after: u64, chunk: &[StoredEvent]) -> Option<Vec<(u64, Arc<Event>)>> {
     let mut out = Vec::with_capacity(chunk.len());
-    let mut expect = after + 1;
-    for stored in chunk {
+    for (stored, expect) in chunk.iter().zip(after + 1..) {
         if stored.seq != expect {
             tracing::error!(seq = stored.seq, expect, "monitor: gap in the log");
             return None;
@@ -600,7 +602,6 @@ fn decode(after: u64, chunk: &[StoredEvent]) -> Option<Vec<(u64, Arc<Event>)>> {
                 return None;
             }
         }
-        expect += 1;
     }
     Some(out)
 }

@@ -573,23 +573,26 @@ impl Subscriber {
                     &serde_json::json!({"type": "follow_ended", "session": session}),
                 ));
             }
-            Fact::Chat(m) if self.can_chat && m.supervisor == SupervisorId(self.account) => {
-                if self.agent_visible(m.agent) {
-                    self.out
-                        .push(json(&serde_json::json!({"type": "chat", "message": m})));
-                }
+            Fact::Chat(m)
+                if self.can_chat
+                    && m.supervisor == SupervisorId(self.account)
+                    && self.agent_visible(m.agent) =>
+            {
+                self.out
+                    .push(json(&serde_json::json!({"type": "chat", "message": m})));
             }
             Fact::ChatRead {
                 agent,
                 supervisor,
                 by_agent,
                 up_to,
-            } if self.can_chat && *supervisor == SupervisorId(self.account) => {
-                if self.agent_visible(*agent) {
-                    self.out.push(json(&serde_json::json!({
-                        "type": "chat_read", "agent": agent, "by_agent": by_agent, "up_to": up_to
-                    })));
-                }
+            } if self.can_chat
+                && *supervisor == SupervisorId(self.account)
+                && self.agent_visible(*agent) =>
+            {
+                self.out.push(json(&serde_json::json!({
+                    "type": "chat_read", "agent": agent, "by_agent": by_agent, "up_to": up_to
+                })));
             }
             _ => {}
         }
