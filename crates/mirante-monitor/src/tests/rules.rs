@@ -458,10 +458,7 @@ fn m53_contact_by_normalised_number() {
     let v = c.w.view_with(&f, &Visibility::all());
     assert_eq!(v.counters.geral, 1);
     assert_eq!(ids(&v.phases.human), [s]);
-    assert_eq!(
-        v.teams.iter().map(|t| t.id).collect::<Vec<_>>(),
-        [c.vendas]
-    );
+    assert_eq!(v.teams.iter().map(|t| t.id).collect::<Vec<_>>(), [c.vendas]);
     assert_eq!(v.agents.iter().map(|a| a.id).collect::<Vec<_>>(), [c.ana]);
 }
 

@@ -295,17 +295,6 @@ fn q_before(store: &dyn AccountStore, before: u64) -> Vec<i64> {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::accounts::MemoryAccounts;
-
-    #[test]
-    fn memory_backend_passes_the_contract() {
-        run_all(&|| Box::new(MemoryAccounts::new()));
-    }
-}
-
 /// Preferences are per account and key; setting replaces, `None` removes.
 pub fn preferences_round_trip(store: &dyn AccountStore) {
     let get = |a, k| ok(store.preference(a, k), "preference");
@@ -338,4 +327,15 @@ pub fn preferences_round_trip(store: &dyn AccountStore) {
     );
     ok(store.set_preference(1, "monitor.hidden", None), "remove");
     assert_eq!(get(1, "monitor.hidden"), None, "preferences: removed");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::MemoryAccounts;
+
+    #[test]
+    fn memory_backend_passes_the_contract() {
+        run_all(&|| Box::new(MemoryAccounts::new()));
+    }
 }
