@@ -2,7 +2,7 @@
 // language for server messages, and one place that notices an expired session (401) and
 // sends the user to the log-in page (which brings them back afterwards).
 import { i18n } from './i18n.svelte'
-import type { BulkResult, ErrorBody, FilterOptions, Id, LoginBody, Me, MonitorView } from './types'
+import type { BulkResult, ChatMessage, ChatSummary, ErrorBody, FilterOptions, FollowAnswer, HistoryAnswer, Id, LoginBody, Me, MonitorView } from './types'
 
 export class ApiError extends Error {
   readonly status: number
@@ -92,4 +92,10 @@ export const api = {
   hide: (kind: 'agents' | 'teams', id: Id) => request<unknown>('PUT', `/api/v1/monitor/hidden/${kind}/${id}`),
   unhide: (kind: 'agents' | 'teams', id: Id) => request<unknown>('DELETE', `/api/v1/monitor/hidden/${kind}/${id}`),
   forceLogout: (agent: Id) => request<unknown>('POST', `/api/v1/agents/${agent}/logout`, {}),
+  follow: (session: Id) => request<FollowAnswer>('GET', `/api/v1/sessions/${session}/follow`),
+  history: (session: Id) => request<HistoryAnswer>('GET', `/api/v1/sessions/${session}/history`),
+  chats: () => request<ChatSummary[]>('GET', '/api/v1/chat'),
+  chat: (agent: Id) => request<ChatMessage[]>('GET', `/api/v1/chat/${agent}`),
+  chatSend: (agent: Id, text: string) => request<ChatMessage>('POST', `/api/v1/chat/${agent}`, { text }),
+  chatRead: (agent: Id) => request<unknown>('POST', `/api/v1/chat/${agent}/read`),
 }

@@ -136,3 +136,12 @@ export interface BulkResult {
   code?: string | null
   message?: string | null
 }
+
+// follow, history and internal chat (M-40, M-41, M-11)
+export type MessageView = Schemas['MessageView']
+export type Follower = Schemas['Follower']
+export type FollowAnswer = Schemas['FollowAnswer']
+export type HistoryAnswer = Schemas['HistoryAnswer']
+export type SessionRecord = Schemas['SessionRecord']
+export type ChatMessage = Schemas['ChatMessage']
+export type ChatSummary = Schemas['ChatSummary']
