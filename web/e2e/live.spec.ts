@@ -25,10 +25,10 @@ test.afterAll(async () => {
   await center?.stop()
 })
 
-async function login(page: Page) {
+async function login(page: Page, who: { email: string; password: string } = ADMIN) {
   await page.goto(`${center.url}/login`)
-  await page.getByLabel(/E-mail/).fill(ADMIN.email)
-  await page.getByLabel(/Senha|Password/).fill(ADMIN.password)
+  await page.getByLabel(/E-mail/).fill(who.email)
+  await page.getByLabel(/Senha|Password/).fill(who.password)
   await page.getByRole('button', { name: /^(Entrar|Sign in)$/ }).click()
   await expect(page.getByTestId('counter-geral-value')).toHaveText('2')
 }
@@ -89,6 +89,31 @@ test('internal chat: an agent writes, badge and bottom bar, open, read, reply', 
   await page.reload()
   await expect(card.getByTestId('agent-load')).toBeVisible()
   await expect(card.getByTestId('unread-badge')).toHaveCount(0)
+})
+
+test('another supervisor following shows as "Também acompanhando"', async ({ page, browser }) => {
+  const groups = (await (await center.call('GET', '/api/v1/groups')).json()) as { id: number; default: boolean }[]
+  const davi = { email: 'davi@example.com', password: 'senha-do-davi-123' }
+  const created = await center.call('POST', '/api/v1/users', { kind: 'admin', name: 'Davi Supervisor', email: davi.email, password: davi.password, group: groups.find((g) => g.default)!.id })
+  expect(created.ok, await created.text()).toBe(true)
+  const other = await browser.newContext()
+  const daviPage = await other.newPage()
+  try {
+    await login(daviPage, davi)
+    await daviPage.getByTestId('tab-fases').click()
+    await daviPage.getByTestId('session-row').filter({ hasText: 'Maria Luiza' }).getByTestId('session-menu').click()
+    await daviPage.getByRole('menuitem', { name: 'Acompanhar' }).click()
+    await expect(daviPage.getByTestId('drawer-follow').getByTestId('followers')).toHaveText('Só você acompanha este atendimento.')
+
+    await login(page)
+    await page.getByTestId('tab-fases').click()
+    await page.getByTestId('session-row').filter({ hasText: 'Maria Luiza' }).getByTestId('session-menu').click()
+    await page.getByRole('menuitem', { name: 'Acompanhar' }).click()
+    await expect(page.getByTestId('drawer-follow').getByTestId('followers')).toHaveText('Também acompanhando: Davi Supervisor')
+    await page.screenshot({ path: `${SCREENS}/follow-others-pt-BR.png` })
+  } finally {
+    await other.close()
+  }
 })
 
 test("history: the contact's earlier session with its transcript", async ({ page }) => {

@@ -41,6 +41,8 @@ type Listener = (message: { type?: string } & Record<string, unknown>) => void
 export class MonitorFeed {
   /** Other frames of the stream (chat, follow, message…), for the drawers and badges. */
   listeners = new Set<Listener>()
+  /** Called each time the stream (re)connects: follows and chat badges are per connection. */
+  opened = new Set<() => void>()
 
   /** Sends a frame on the stream (follow / unfollow); false without one. */
   send(message: object): boolean {
@@ -162,6 +164,7 @@ export class MonitorFeed {
     this.socket = socket
     socket.onopen = () => {
       socket.send(JSON.stringify({ type: 'subscribe', filter: wireFilter(this.filter!), resume_from: this.store.loaded ? this.store.seq : undefined }))
+      if (generation === this.generation) for (const hook of this.opened) hook()
     }
     socket.onmessage = (event) => {
       if (generation !== this.generation) return
