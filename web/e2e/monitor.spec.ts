@@ -62,7 +62,6 @@ test('logs in (pt-BR) and shows counters and tabs with real data', async ({ page
   await expect(page.getByTestId('agent-card')).toHaveCount(2)
   await expect(page.getByTestId('agent-load').first()).toHaveText('5/5')
   await page.screenshot({ path: `${SCREENS}/agentes-pt-BR.png` })
-  await page.screenshot({ path: '../docs/screenshot-monitor.png' })
 
   // Fases: counters equal the lists
   await page.getByTestId('tab-fases').click()
