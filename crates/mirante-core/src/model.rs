@@ -179,6 +179,22 @@ pub struct Contact {
     pub identifiers: BTreeMap<ChannelId, String>,
 }
 
+/// The digits of a phone number as a contact's number is registered (M-53): country code
+/// first, punctuation stripped (`+55 (35) 99876-5432` → `5535998765432`). `None` unless the
+/// text holds only digits, spaces and `+ ( ) - .`, with 8 to 15 digits. The one definition
+/// used by the core (registering), the monitor (filtering) and the API (searching).
+pub fn normalize_number(text: &str) -> Option<String> {
+    let mut digits = String::with_capacity(text.len());
+    for c in text.trim().chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '+' | '(' | ')' | '-' | '.' => {}
+            _ => return None,
+        }
+    }
+    (8..=15).contains(&digits.len()).then_some(digits)
+}
+
 /// Global settings of the contact center.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {

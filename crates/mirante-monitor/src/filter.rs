@@ -121,20 +121,9 @@ impl Visibility {
     }
 }
 
-/// Digits of a phone number typed with punctuation (`+55 (35) 99876-5432` →
-/// `5535998765432`): `None` unless the text is only digits and `+ ( ) - .` and spaces, with
-/// at least one digit.
-pub fn normalize_number(text: &str) -> Option<String> {
-    let mut digits = String::with_capacity(text.len());
-    for c in text.trim().chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '+' | '(' | ')' | '-' | '.' => {}
-            _ => return None,
-        }
-    }
-    (!digits.is_empty()).then_some(digits)
-}
+/// The number normalisation of M-53 is the core's, so that a filter matches exactly what
+/// the core registered.
+pub use mirante_core::normalize_number;
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ use crate::ids::{
     AgentId, ChannelId, ContactId, FlowId, InternalMessageId, MessageId, PauseReasonId, SessionId,
     TeamId,
 };
+use crate::model::normalize_number;
 use crate::model::{
     Actor, Agent, AgentState, Channel, ChannelKind, Contact, FinishReason, Flow, PauseReason,
     Phase, Presence, Session, Target, Team, TeamSettings,
@@ -1106,17 +1107,4 @@ fn check_capacity_left(a: &AgentState) -> Res<()> {
         });
     }
     Ok(())
-}
-
-/// Digits of a phone-like identifier (`+55 (35) 99876-5432` → `5535998765432`), when it is one.
-pub fn normalize_number(ident: &str) -> Option<String> {
-    let mut digits = String::new();
-    for c in ident.chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '+' | '(' | ')' | '-' | '.' => {}
-            _ => return None,
-        }
-    }
-    (8..=15).contains(&digits.len()).then_some(digits)
 }

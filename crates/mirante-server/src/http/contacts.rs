@@ -85,20 +85,6 @@ pub struct ContactQuery {
     pub limit: Option<usize>,
 }
 
-/// Digits of a phone-like text (the monitor's M-53 rule): digits with `+ ( ) - .` and
-/// spaces, 8 to 15 digits.
-pub fn number_digits(text: &str) -> Option<String> {
-    let mut digits = String::new();
-    for c in text.trim().chars() {
-        match c {
-            '0'..='9' => digits.push(c),
-            ' ' | '+' | '(' | ')' | '-' | '.' => {}
-            _ => return None,
-        }
-    }
-    (8..=15).contains(&digits.len()).then_some(digits)
-}
-
 /// Lists contacts in id order, or searches them by exact name or number.
 #[utoipa::path(get, path = "/api/v1/contacts", tag = "contacts", params(ContactQuery),
     responses((status = 200, body = [ContactView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
@@ -111,7 +97,7 @@ async fn list_contacts(
     auth.principal.require(Permission::SessionHistory)?;
     let limit = query.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let name = query.q.as_deref().map(str::trim).map(str::to_owned);
-    let number = query.q.as_deref().and_then(number_digits);
+    let number = query.q.as_deref().and_then(mirante_core::normalize_number);
     let after = ContactId(query.after);
     let list = state
         .engine
