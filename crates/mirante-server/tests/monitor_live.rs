@@ -1,7 +1,7 @@
 //! The live stream on a real socket (WebSocket via tokio-tungstenite, SSE via reqwest):
 //! snapshot → delta → filter change → reconnect and resume → resume too old → forced lag →
 //! resync; M-15 re-queue seen live; a restricted administrator's stream (M-60); follow
-//! (M-40, B-5) and chat notifications (M-11) on the same connection; limits and
+//! (M-40, B-5, the followers pushed live) and chat notifications (M-11) on the same connection; limits and
 //! authorization of the stream itself. No sleeps: every wait is for a frame, with a timeout.
 #![allow(clippy::unwrap_used)]
 
@@ -391,6 +391,72 @@ async fn m40_m11_follow_and_chat_ride_on_the_same_connection() {
         .await
         .json();
     assert!(!audit.as_array().unwrap().is_empty());
+}
+
+/// The `followers` frames about `s` until one names exactly `names` (sorted).
+async fn followers_now(ws: &mut Ws, s: SessionId, names: &[&str]) -> Value {
+    let (frame, _) = until(ws, |v| {
+        v["type"] == "followers" && v["session"] == s.0 && {
+            let mut got: Vec<&str> = v["followers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["name"].as_str().unwrap())
+                .collect();
+            got.sort_unstable();
+            got == names
+        }
+    })
+    .await;
+    frame
+}
+
+#[tokio::test]
+async fn b5_followers_are_pushed_live_to_every_connection_following_the_session() {
+    fast(|_| {});
+    let (app, addr, cookie_a, c) = setup(1).await;
+    let e = &app.engine.handle;
+    let (_, cookie_b) = app.full_admin("bia@example.com").await;
+    let s = session_of(&customer_message(e, &c, "5511900000001", "oi").await.events);
+    let other = session_of(&customer_message(e, &c, "5511900000002", "oi").await.events);
+    app.state.monitor.wait_for(e.durable_seq()).await;
+
+    // A (root) follows the session: it is alone.
+    let mut a = connect(addr, &cookie_a).await;
+    send(&mut a, json!({"type": "follow", "session": s})).await;
+    let (follow, _) = until(&mut a, |v| v["type"] == "follow").await;
+    assert_eq!(follow["followers"].as_array().unwrap().len(), 1);
+
+    // B starts following: A is told at once, without reopening anything.
+    let mut b = connect(addr, &cookie_b).await;
+    send(&mut b, json!({"type": "follow", "session": s})).await;
+    let (follow_b, _) = until(&mut b, |v| v["type"] == "follow").await;
+    assert_eq!(follow_b["followers"].as_array().unwrap().len(), 2);
+    followers_now(&mut a, s, &["bia", "root"]).await;
+
+    // A second tab of B changes nothing; B following another session is not A's business.
+    let mut b2 = connect(addr, &cookie_b).await;
+    send(&mut b2, json!({"type": "follow", "session": s})).await;
+    until(&mut b2, |v| v["type"] == "follow").await;
+    send(&mut b, json!({"type": "follow", "session": other})).await;
+    until(&mut b, |v| v["type"] == "follow" && v["session"] == other.0).await;
+
+    // B's tabs go away (one unfollows, the other closes): A sees B leave, once B is gone
+    // from both — and never a frame about the other session.
+    send(&mut b, json!({"type": "unfollow", "session": s})).await;
+    drop(b2);
+    let (frame, before) = until(&mut a, |v| {
+        v["type"] == "followers" && v["followers"].as_array().unwrap().len() == 1
+    })
+    .await;
+    assert_eq!(frame["followers"][0]["name"], "root");
+    for v in before.iter().chain([&frame]) {
+        assert_ne!(v["session"], other.0, "{v}");
+        if v["type"] == "followers" {
+            assert_eq!(v["session"], s.0);
+        }
+    }
+    assert_eq!(app.state.monitor.followers(s).len(), 1);
 }
 
 #[tokio::test]

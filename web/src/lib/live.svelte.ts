@@ -1,6 +1,6 @@
 // The monitor's live side panels: following one session (M-40, B-5) and the internal chat
 // with agents (M-11). Both are fed by REST reads and by the frames of the monitor's stream
-// (`follow` / `message` / `follow_ended`, `chat` / `chat_read`); they keep no timers and do
+// (`follow` / `followers` / `message` / `follow_ended`, `chat` / `chat_read`); they keep no timers and do
 // no I/O themselves, so the logic is testable without a server.
 import type { ChatMessage, ChatSummary, Follower, MessageView } from './types'
 
@@ -48,6 +48,9 @@ export class FollowState {
       this.load(frame as unknown as { messages: MessageView[]; followers: Follower[]; truncated: boolean })
     } else if (frame.type === 'message') {
       this.add(frame.message as MessageView)
+    } else if (frame.type === 'followers') {
+      // B-5: someone started or stopped following it (pushed live, no reopen needed)
+      this.followers = frame.followers as Follower[]
     } else if (frame.type === 'follow_ended') {
       this.ended = true
     } else {

@@ -19,6 +19,20 @@ describe('FollowState (M-40, B-5)', () => {
     expect(f.messages).toHaveLength(3)
   })
 
+  it('updates "Também acompanhando" from a live followers frame (B-5)', () => {
+    const f = new FollowState(7, 1)
+    f.frame({ type: 'follow', session: 7, messages: [msg(1, 10)], followers: [{ account: 1, name: 'Eu' }], truncated: false })
+    expect(f.others).toEqual([])
+    expect(f.frame({ type: 'followers', session: 7, followers: [{ account: 1, name: 'Eu' }, { account: 2, name: 'Ana' }] })).toBe(true)
+    expect(f.others.map((o) => o.name)).toEqual(['Ana'])
+    // another session's followers are not ours
+    expect(f.frame({ type: 'followers', session: 8, followers: [{ account: 3, name: 'Bia' }] })).toBe(false)
+    expect(f.others.map((o) => o.name)).toEqual(['Ana'])
+    f.frame({ type: 'followers', session: 7, followers: [{ account: 1, name: 'Eu' }] })
+    expect(f.others).toEqual([])
+    expect(f.messages).toHaveLength(1)
+  })
+
   it('ignores other sessions and marks the end', () => {
     const f = new FollowState(7, 1)
     expect(f.frame({ type: 'message', session: 8, message: msg(1, 1) })).toBe(false)

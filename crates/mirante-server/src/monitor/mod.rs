@@ -328,27 +328,49 @@ impl MonitorService {
             .unwrap_or_default()
     }
 
-    /// Starts (`true`) or stops following a session.
+    /// Starts (`true`) or stops following a session. When the set of supervisors following
+    /// it changes (not merely a second tab of the same one), publishes
+    /// [`Fact::Followers`] so every connection following it can update "Também
+    /// acompanhando" (B-5).
     pub(crate) fn set_following(&self, session: SessionId, account: u64, name: &str, on: bool) {
-        let mut all = self
-            .inner
-            .followers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let entry = all.entry(session).or_default();
-        if on {
-            entry
-                .entry(account)
-                .or_insert_with(|| (name.to_owned(), 0))
-                .1 += 1;
-        } else if let Some(f) = entry.get_mut(&account) {
-            f.1 = f.1.saturating_sub(1);
-            if f.1 == 0 {
-                entry.remove(&account);
+        let now = {
+            let mut all = self
+                .inner
+                .followers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let entry = all.entry(session).or_default();
+            let mut changed = false;
+            if on {
+                let f = entry.entry(account).or_insert_with(|| {
+                    changed = true;
+                    (name.to_owned(), 0)
+                });
+                f.1 += 1;
+            } else if let Some(f) = entry.get_mut(&account) {
+                f.1 = f.1.saturating_sub(1);
+                if f.1 == 0 {
+                    entry.remove(&account);
+                    changed = true;
+                }
             }
-        }
-        if entry.is_empty() {
-            all.remove(&session);
+            let now: Arc<[Follower]> = entry
+                .iter()
+                .map(|(account, (name, _))| Follower {
+                    account: *account,
+                    name: name.clone(),
+                })
+                .collect();
+            if entry.is_empty() {
+                all.remove(&session);
+            }
+            changed.then_some(now)
+        };
+        if let Some(followers) = now {
+            let _ = self
+                .inner
+                .facts
+                .send(Arc::new(Fact::Followers(session, followers)));
         }
     }
 

@@ -163,6 +163,9 @@ pub enum Fact {
     },
     /// A session finished.
     Finished(SessionId),
+    /// The supervisors following a session changed (B-5): the set now (published by the
+    /// service, not folded from the log).
+    Followers(SessionId, Arc<[super::Follower]>),
 }
 
 /// Transcripts (open and recently finished sessions) and internal conversations.

@@ -6,8 +6,9 @@
 //! `{"type":"ping"}`.
 //! Server → client: `snapshot` (the whole view at `seq`), `delta` (rows / removed ids /
 //! cards / counters from `from_seq` to `seq`), `resync` (followed by a snapshot),
-//! `heartbeat`, `follow` (transcript so far + followers), `message` (a followed session's new
-//! message), `follow_ended`, `chat` / `chat_read` (M-11), `error`. Full description in
+//! `heartbeat`, `follow` (transcript so far + followers), `followers` (who follows a followed
+//! session, each time that set changes), `message` (a followed session's new message),
+//! `follow_ended`, `chat` / `chat_read` (M-11), `error`. Full description in
 //! ARCHITECTURE.md ("The live stream").
 
 use std::collections::{BTreeSet, HashMap};
@@ -572,6 +573,11 @@ impl Subscriber {
                 self.out.push(json(
                     &serde_json::json!({"type": "follow_ended", "session": session}),
                 ));
+            }
+            Fact::Followers(session, followers) if self.following.contains(session) => {
+                self.out.push(json(&serde_json::json!({
+                    "type": "followers", "session": session, "followers": &followers[..]
+                })));
             }
             Fact::Chat(m)
                 if self.can_chat
