@@ -21,6 +21,7 @@ pub use filter::{Filter, Visibility, normalize_number};
 pub use monitor::{
     AgentInfo, Changes, ChannelInfo, ContactInfo, Monitor, PauseInfo, SessionRow, TeamInfo,
 };
+pub use stats::DayRebuild;
 pub use view::{
     AgentCard, AgentStatus, ChannelOption, CounterPair, Counters, FilterOptions, MonitorView,
     Named, Phases, ProtocolStatus, SessionView, TeamCard,

@@ -298,9 +298,8 @@ impl Monitor {
     /// The model of an engine snapshot taken at sequence `seq`.
     ///
     /// Today's per-team figures (answered, within target, average wait) depend on sessions
-    /// that already left the state, so they start empty here: the shell that needs them exact
-    /// after a restart replays today's events into a [`Monitor::new`] instead, or bootstraps
-    /// from a snapshot taken before the local midnight and applies the log tail.
+    /// that already left the state, so they start empty here: the shell rebuilds them from
+    /// the day's log with [`crate::DayRebuild`] and [`Monitor::record_first_assignment`].
     pub fn from_state(state: &State, seq: u64) -> Monitor {
         let mut m = Monitor {
             seq,
@@ -355,6 +354,22 @@ impl Monitor {
             m.live.sessions.insert(row.id, row);
         }
         m
+    }
+
+    /// Counts a first assignment in today's figures (B-1) and nothing else: the shell rebuilds
+    /// the day after [`Monitor::from_state`] by folding the log with [`crate::DayRebuild`].
+    /// The team's current service-level target applies.
+    pub fn record_first_assignment(&mut self, team: TeamId, at: Timestamp, wait_ms: i64) {
+        let target = self
+            .live
+            .teams
+            .get(&team)
+            .map_or(20_000, |t| t.service_level_target_ms);
+        let day = day_of(at, &self.live.time_zone);
+        self.day
+            .entry(team)
+            .or_default()
+            .record(day, wait_ms, target);
     }
 
     /// The sequence number of the last event applied (or of the snapshot).
