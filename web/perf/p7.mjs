@@ -1,0 +1,591 @@
+// P7 (PERFORMANCE.md): the Monitoramento UI with 10 000 live sessions (virtualised lists) and
+// 1 000 updates/s from the server shows no long task over 50 ms in a Chromium performance
+// trace. `cargo xtask bench p7` runs it (after building the UI and the release binary);
+// by hand: `node web/perf/p7.mjs [--rows 10000] [--rate 1000] [--seconds 15] [--ui vite]`.
+//
+// It starts a real `mirante` (scripts/server.mjs; $MIRANTE_BIN, default target/release),
+// seeds it through the development command API (teams, channels, 40 agents online, then the
+// customers: one in five stays in a bot menu, the others queue or are served), logs in with
+// Debian's Chromium (a fresh profile: Playwright's own temporary user-data-dir), and records one Chromium trace per phase, all in this one run:
+//   load          opening Fases with every row (the initial snapshot; informational)
+//   idle-fases    Fases, 0 updates/s, the waiting list scrolling        (the baseline)
+//   load-fases    Fases, RATE customer messages/s into open sessions, scrolling   (P7)
+//   load-agentes  Agentes under the same load, the page scrolling
+//   load-equipes  Equipes under the same load, the page scrolling
+// For each phase: the renderer main thread's top-level tasks (count, > 50 ms, max, p99) from
+// the trace, frames (requestAnimationFrame callbacks, and the longest gap between two), and the
+// in-page `longtask` PerformanceObserver as a cross-check. Prints a Markdown table and writes
+// `p7.json` to $MIRANTE_BENCH_OUT (default bench-out/). `--ui vite` serves web/dist through
+// `vite preview` (proxying /api to the server) instead of the binary's embedded copy, to
+// measure a UI change without rebuilding the release binary.
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, hostname } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createServer } from 'node:net'
+import { chromium } from 'playwright-core'
+import { ADMIN, repoRoot, startServer } from '../scripts/server.mjs'
+
+const args = parseArgs(process.argv.slice(2), {
+  rows: 10_000,
+  rate: 1000,
+  seconds: 15,
+  ui: 'embedded',
+  chromium: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  pin: 'yes',
+  phases: 'load,idle-fases,load-fases,load-agentes,load-equipes',
+  'keep-traces': 'no',
+})
+const ROWS = Number(args.rows)
+const RATE = Number(args.rate)
+const SECONDS = Number(args.seconds)
+const LONG_MS = 50
+const outDir = resolve(process.env.MIRANTE_BENCH_OUT ?? join(repoRoot, 'bench-out'))
+process.env.MIRANTE_BIN ??= join(repoRoot, 'target/release/mirante')
+
+function parseArgs(argv, defaults) {
+  const out = { ...defaults }
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([\w-]+)(?:=(.*))?$/.exec(argv[i])
+    if (!m) throw new Error(`unexpected argument ${argv[i]}`)
+    if (!(m[1] in defaults)) throw new Error(`unknown option --${m[1]} (known: ${Object.keys(defaults).join(', ')})`)
+    out[m[1]] = m[2] ?? argv[++i]
+  }
+  return out
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const log = (...a) => console.error(`[p7 ${new Date().toISOString().slice(11, 19)}]`, ...a)
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool(items, limit, fn) {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      await fn(items[i], i)
+    }
+  }
+  await Promise.all(Array.from({ length: limit }, worker))
+}
+
+function pin(pid, cpu) {
+  if (args.pin !== 'yes' || cpus().length < 2) return false
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The contact center
+
+async function seed(url) {
+  const login = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: url },
+    body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }),
+  })
+  if (!login.ok) throw new Error(`login: ${login.status} ${await login.text()}`)
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]
+  const headers = { 'Content-Type': 'application/json', Origin: url, Cookie: cookie }
+  const command = async (body) => {
+    const response = await fetch(`${url}/api/v1/commands`, { method: 'POST', headers, body: JSON.stringify(body) })
+    if (!response.ok) throw new Error(`${JSON.stringify(body).slice(0, 200)}: ${response.status} ${await response.text()}`)
+    return response.json()
+  }
+  const created = (answer, type, field) => {
+    const event = answer.events.find((e) => e.type === type)
+    if (!event) throw new Error(`no ${type} in ${JSON.stringify(answer.events).slice(0, 300)}`)
+    return event[field].id
+  }
+
+  const teamNames = ['Suporte', 'Vendas', 'Financeiro', 'Cobrança']
+  const teams = []
+  for (const name of teamNames) teams.push(created(await command({ type: 'create_team', name }), 'team_created', 'team'))
+  const direct = []
+  for (const [i, team] of teams.entries()) {
+    const flow = created(
+      await command({ type: 'create_flow', def: { name: `direto-${i}`, start: 'r', steps: { r: { kind: 'route', team } } } }),
+      'flow_created',
+      'flow',
+    )
+    direct.push(created(await command({ type: 'create_channel', kind: 'webchat', name: `Chat ${teamNames[i]}`, flow }), 'channel_created', 'channel'))
+  }
+  const menuFlow = created(
+    await command({
+      type: 'create_flow',
+      def: {
+        name: 'menu',
+        start: 'menu',
+        steps: {
+          menu: {
+            kind: 'menu',
+            text: 'Como posso ajudar?',
+            options: teams.map((team, i) => ({ key: String(i + 1), label: teamNames[i], next: `t${i}` })),
+          },
+          ...Object.fromEntries(teams.map((team, i) => [`t${i}`, { kind: 'route', team }])),
+        },
+      },
+    }),
+    'flow_created',
+    'flow',
+  )
+  const whatsapp = created(await command({ type: 'create_channel', kind: 'whatsapp', name: 'WhatsApp', flow: menuFlow }), 'channel_created', 'channel')
+
+  // 40 agents, 10 per team, capacity 5, online before the customers arrive: 200 are served.
+  const agents = []
+  for (let i = 0; i < 40; i++) {
+    const id = created(
+      await command({ type: 'create_agent', name: `Agente ${String(i + 1).padStart(2, '0')}`, email: `agente${i + 1}@example.com`, teams: [teams[i % teams.length]], capacity: 5 }),
+      'agent_created',
+      'agent',
+    )
+    agents.push(id)
+  }
+  await pool(agents, 8, (agent) => command({ type: 'agent_login', agent }))
+
+  // ROWS customers: every fifth on WhatsApp (stays in the bot menu), the others straight to a team.
+  const customers = Array.from({ length: ROWS }, (_, i) => ({
+    channel: i % 5 === 4 ? whatsapp : direct[i % direct.length],
+    identifier: `5511${String(900000000 + i)}`,
+    name: `Cliente ${String(i + 1).padStart(5, '0')}`,
+  }))
+  const started = performance.now()
+  let done = 0
+  await pool(customers, 32, async (c) => {
+    await command({ type: 'customer_message', channel: c.channel, identifier: c.identifier, name: c.name, text: 'Olá, preciso de ajuda' })
+    if (++done % 2000 === 0) log(`seeded ${done}/${ROWS} customers`)
+  })
+  const seedSeconds = (performance.now() - started) / 1000
+  const view = await (await fetch(`${url}/api/v1/monitor`, { headers })).json()
+  return { command, customers, counters: view.counters, seedSeconds }
+}
+
+/** Sends `rate` customer messages per second into open sessions until stopped. */
+function driveUpdates(command, customers, rate) {
+  let stopped = false
+  let sent = 0
+  let ok = 0
+  let failed = 0
+  let inflight = 0
+  let lastError = ''
+  const started = performance.now()
+  const done = (async () => {
+    while (!stopped) {
+      const due = Math.floor(((performance.now() - started) / 1000) * rate)
+      while (sent < due && inflight < 256 && !stopped) {
+        const c = customers[(Math.random() * customers.length) | 0]
+        sent++
+        inflight++
+        // text that is no menu option: a bot session stays in its menu, so the rows stay put
+        command({ type: 'customer_message', channel: c.channel, identifier: c.identifier, name: c.name, text: `mensagem ${sent}` })
+          .then(() => ok++, (e) => { failed++; lastError = String(e).slice(0, 200) })
+          .finally(() => inflight--)
+      }
+      await sleep(5)
+    }
+    while (inflight > 0) await sleep(5)
+  })()
+  return {
+    mark: () => ({ ok, failed, at: performance.now() }),
+    async stop() {
+      stopped = true
+      await done
+      return { sent, ok, failed, lastError, seconds: (performance.now() - started) / 1000 }
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The UI server (embedded in the binary, or vite preview of web/dist)
+
+async function freePort() {
+  return new Promise((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => r(port))
+    })
+  })
+}
+
+async function startVitePreview(mirante) {
+  const port = await freePort()
+  const child = spawn(join(repoRoot, 'web/node_modules/.bin/vite'), ['preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+    cwd: join(repoRoot, 'web'),
+    env: { ...process.env, MIRANTE_URL: mirante },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`vite preview did not start:\n${output}`)), 30_000)
+    child.stdout.setEncoding('utf8').on('data', (c) => {
+      output += c
+      if (output.includes(`:${port}`)) {
+        clearTimeout(timer)
+        ok()
+      }
+    })
+    child.on('exit', (code) => fail(new Error(`vite preview exited with ${code}:\n${output}`)))
+  })
+  child.stdout.resume()
+  child.stderr.resume()
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') }
+}
+
+// ---------------------------------------------------------------------------------------
+// In-page probes: long tasks (PerformanceObserver), frames (rAF), stream frames, scrolling
+
+const PROBE = () => {
+  const p7 = { longtasks: [], frames: [], wsFrames: 0, wsBytes: 0, scrolling: null }
+  window.__p7 = p7
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) p7.longtasks.push({ start: e.startTime, duration: e.duration })
+    }).observe({ type: 'longtask', buffered: true })
+  } catch {}
+  const tick = (t) => {
+    p7.frames.push(t)
+    requestAnimationFrame(tick)
+  }
+  requestAnimationFrame(tick)
+  const Native = window.WebSocket
+  window.WebSocket = class extends Native {
+    constructor(...a) {
+      super(...a)
+      this.addEventListener('message', (e) => {
+        p7.wsFrames++
+        p7.wsBytes += typeof e.data === 'string' ? e.data.length : 0
+      })
+    }
+  }
+  p7.reset = () => {
+    p7.longtasks = []
+    p7.frames = []
+    p7.wsFrames = 0
+    p7.wsBytes = 0
+    p7.t0 = performance.now()
+  }
+  p7.read = () => {
+    const t1 = performance.now()
+    const frames = p7.frames.filter((t) => t >= p7.t0)
+    let maxGap = 0
+    for (let i = 1; i < frames.length; i++) maxGap = Math.max(maxGap, frames[i] - frames[i - 1])
+    return {
+      seconds: (t1 - p7.t0) / 1000,
+      longtasks: p7.longtasks.filter((l) => l.start >= p7.t0).map((l) => l.duration),
+      frames: frames.length,
+      maxFrameGapMs: maxGap,
+      wsFrames: p7.wsFrames,
+      wsBytes: p7.wsBytes,
+    }
+  }
+  /** Scrolls `selector` (or the page) by `step` px each frame, down and back up. */
+  p7.scroll = (selector, step) => {
+    p7.scrolling = { stop: false }
+    const me = p7.scrolling
+    let dir = 1
+    const go = () => {
+      if (me.stop) return
+      const el = selector ? document.querySelector(selector) : document.scrollingElement
+      if (el) {
+        const max = el.scrollHeight - el.clientHeight
+        let next = el.scrollTop + dir * step
+        if (next >= max) (next = max), (dir = -1)
+        if (next <= 0) (next = 0), (dir = 1)
+        el.scrollTop = next
+      }
+      requestAnimationFrame(go)
+    }
+    requestAnimationFrame(go)
+  }
+  p7.stopScroll = () => {
+    if (p7.scrolling) p7.scrolling.stop = true
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The trace
+
+const CATEGORIES = [
+  'toplevel',
+  'devtools.timeline',
+  'disabled-by-default-devtools.timeline',
+  'disabled-by-default-devtools.timeline.frame',
+  'v8.execute',
+  'blink.user_timing',
+]
+
+/** Timeline events a long task's time is attributed to (outermost first). */
+const COUNTED = ['EventDispatch', 'FireAnimationFrame', 'TimerFire', 'FunctionCall', 'EvaluateScript', 'ParseHTML', 'UpdateLayoutTree', 'Layout', 'PrePaint', 'Paint', 'Layerize', 'MajorGC', 'MinorGC']
+
+function percentile(sorted, p) {
+  if (!sorted.length) return 0
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+/** The renderer main thread's top-level tasks and what the long ones spent their time on. */
+function analyse(trace) {
+  const events = trace.traceEvents ?? trace
+  const mains = new Map() // "pid:tid" → true
+  for (const e of events) if (e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain') mains.set(`${e.pid}:${e.tid}`, true)
+  const byThread = new Map()
+  for (const e of events) {
+    if (e.ph !== 'X' || !mains.has(`${e.pid}:${e.tid}`)) continue
+    const key = `${e.pid}:${e.tid}`
+    if (!byThread.has(key)) byThread.set(key, [])
+    byThread.get(key).push(e)
+  }
+  // the page's renderer: the main thread that worked the most
+  let best = null
+  let bestBusy = -1
+  for (const [key, list] of byThread) {
+    const busy = list.filter((e) => e.cat?.includes('toplevel')).reduce((s, e) => s + (e.dur ?? 0), 0)
+    if (busy > bestBusy) (best = key), (bestBusy = busy)
+  }
+  const list = (byThread.get(best) ?? []).sort((a, b) => a.ts - b.ts || b.dur - a.dur)
+  // outermost top-level tasks
+  const tasks = []
+  let end = -Infinity
+  for (const e of list) {
+    if (!e.cat?.split(',').includes('toplevel')) continue
+    if (e.ts < end) continue
+    tasks.push(e)
+    end = e.ts + (e.dur ?? 0)
+  }
+  const durations = tasks.map((e) => (e.dur ?? 0) / 1000).sort((a, b) => a - b)
+  const long = tasks.filter((e) => (e.dur ?? 0) / 1000 > LONG_MS)
+  // thread (CPU) time of the same tasks: what the page costs, without the time the renderer
+  // waited for a CPU on a loaded machine
+  const cpu = tasks.filter((e) => e.tdur !== undefined).map((e) => e.tdur / 1000).sort((a, b) => a - b)
+  // what the long tasks did: self-time-free sum of direct timeline children by name
+  const breakdown = long.map((task) => {
+    const inside = list.filter((e) => e !== task && e.ts >= task.ts && e.ts + (e.dur ?? 0) <= task.ts + task.dur && !e.cat?.includes('toplevel'))
+    const sum = {}
+    let until = -Infinity
+    for (const e of inside) {
+      if (!COUNTED.includes(e.name) || e.ts < until) continue
+      until = e.ts + (e.dur ?? 0)
+      sum[e.name] = (sum[e.name] ?? 0) + e.dur / 1000
+    }
+    const cpu = task.tdur !== undefined ? { cpuMs: +(task.tdur / 1000).toFixed(1) } : {}
+    return { ms: +(task.dur / 1000).toFixed(1), ...cpu, ...Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, +v.toFixed(1)])) }
+  })
+  const drawFrames = events.filter((e) => e.name === 'DrawFrame' && best && String(e.pid) === best.split(':')[0]).length
+  return {
+    tasks: tasks.length,
+    long: long.length,
+    maxMs: +(durations.at(-1) ?? 0).toFixed(1),
+    p99Ms: +percentile(durations, 99).toFixed(1),
+    p50Ms: +percentile(durations, 50).toFixed(2),
+    busyMs: +durations.reduce((s, d) => s + d, 0).toFixed(0),
+    cpu: cpu.length
+      ? { long: cpu.filter((d) => d > LONG_MS).length, maxMs: +cpu.at(-1).toFixed(1), p99Ms: +percentile(cpu, 99).toFixed(1), busyMs: +cpu.reduce((s, d) => s + d, 0).toFixed(0) }
+      : null,
+    drawFrames,
+    breakdown: breakdown.sort((a, b) => b.ms - a.ms).slice(0, 10),
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main() {
+  mkdirSync(outDir, { recursive: true })
+  log(`mirante: ${process.env.MIRANTE_BIN}; ${ROWS} rows, ${RATE} updates/s, ${SECONDS} s per phase, UI ${args.ui}`)
+  const server = await startServer({ commandApi: true, admin: true })
+  const pinnedServer = pin(server.pid, 0)
+  let ui = null
+  let browser = null
+  try {
+    log(`server at ${server.url}${pinnedServer ? ' (pinned to CPU 0)' : ''}; seeding`)
+    const center = await seed(server.url)
+    log(`seeded in ${center.seedSeconds.toFixed(1)} s: counters ${JSON.stringify(center.counters)}`)
+    if (center.counters.geral < ROWS) throw new Error(`only ${center.counters.geral} live sessions after seeding ${ROWS}`)
+    if (args.ui === 'vite') ui = await startVitePreview(server.url)
+    const base = ui?.url ?? server.url
+
+    browser = await chromium.launch({
+      executablePath: args.chromium,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } })
+    const page = await context.newPage()
+    await page.addInitScript(PROBE)
+    await page.goto(`${base}/login`)
+    await page.locator('input[name=email]').fill(ADMIN.email)
+    await page.locator('input[name=password]').fill(ADMIN.password)
+    await page.locator('button[type=submit]').click()
+    await page.waitForURL(/\/monitor/)
+    await page.locator('[data-testid=counter-geral-value]').waitFor()
+    // the browser's processes on the other CPU than the server's
+    const pinnedBrowser = pinBrowser(server.pid)
+
+    const cdp = await context.newCDPSession(page)
+    const traceStart = async () => {
+      await cdp.send('Tracing.start', { traceConfig: { includedCategories: CATEGORIES, recordMode: 'recordContinuously' }, transferMode: 'ReturnAsStream' })
+    }
+    const traceStop = async () => {
+      const complete = new Promise((r) => cdp.once('Tracing.tracingComplete', r))
+      await cdp.send('Tracing.end')
+      const { stream } = await complete
+      let text = ''
+      for (;;) {
+        const chunk = await cdp.send('IO.read', { handle: stream, size: 1 << 20 })
+        text += chunk.base64Encoded ? Buffer.from(chunk.data, 'base64').toString('utf8') : chunk.data
+        if (chunk.eof) break
+      }
+      await cdp.send('IO.close', { handle: stream })
+      return JSON.parse(text)
+    }
+
+    const results = []
+    const wanted = new Set(String(args.phases).split(','))
+    const geral = () => page.locator('[data-testid=counter-geral-value]').innerText().then((s) => Number(s.replace(/\D/g, '')))
+    const runPhase = async (name, { rate, tab, scroll, before }) => {
+      if (!wanted.has(name)) return
+      log(`phase ${name}: ${rate} updates/s, tab ${tab}`)
+      // the tab switch (one interaction, not an update) happens before the trace
+      if (before) await before()
+      const driver = rate > 0 ? driveUpdates(center.command, center.customers, rate) : null
+      await sleep(2000) // warm-up: the stream reaches its steady rate
+      await traceStart()
+      await page.evaluate(() => window.__p7.reset())
+      const from = driver?.mark()
+      if (scroll !== undefined) await page.evaluate(([sel]) => window.__p7.scroll(sel, 90), [scroll])
+      await sleep(SECONDS * 1000)
+      const to = driver?.mark()
+      await page.evaluate(() => window.__p7.stopScroll())
+      const inPage = await page.evaluate(() => window.__p7.read())
+      const trace = await traceStop()
+      if (args['keep-traces'] === 'yes') writeFileSync(join(outDir, `p7-${name}.trace.json`), JSON.stringify(trace))
+      const sent = driver ? await driver.stop() : null
+      const summary = analyse(trace)
+      const achieved = driver ? (to.ok - from.ok) / ((to.at - from.at) / 1000) : 0
+      const rows = await geral()
+      results.push({
+        phase: name,
+        tab,
+        targetRate: rate,
+        achievedRate: +achieved.toFixed(0),
+        failedUpdates: sent?.failed ?? 0,
+        lastError: sent?.lastError || undefined,
+        liveSessions: rows,
+        seconds: +inPage.seconds.toFixed(1),
+        trace: summary,
+        inPage: {
+          longTasks: inPage.longtasks.length,
+          maxLongTaskMs: +(Math.max(0, ...inPage.longtasks)).toFixed(0),
+          frames: inPage.frames,
+          fps: +(inPage.frames / inPage.seconds).toFixed(1),
+          maxFrameGapMs: +inPage.maxFrameGapMs.toFixed(0),
+          streamFrames: inPage.wsFrames,
+          streamKiB: +(inPage.wsBytes / 1024).toFixed(0),
+        },
+      })
+      log(`  ${name}: ${summary.tasks} tasks, ${summary.long} > ${LONG_MS} ms, max ${summary.maxMs} ms, p99 ${summary.p99Ms} ms; ${inPage.frames} frames; ${achieved.toFixed(0)} updates/s`)
+    }
+
+    // load: the initial snapshot of every row, rendered in Fases
+    if (wanted.has('load')) {
+      await traceStart()
+      await page.evaluate(() => window.__p7.reset())
+      const t0 = Date.now()
+      await page.goto(`${base}/monitor?tab=fases`)
+      await page.locator('[data-testid=list-waiting]').waitFor()
+      await page.evaluate(() => window.__p7.reset?.())
+      const loadMs = Date.now() - t0
+      await sleep(1000)
+      const trace = await traceStop()
+      const summary = analyse(trace)
+      results.push({ phase: 'load', tab: 'fases', targetRate: 0, achievedRate: 0, liveSessions: await geral(), seconds: +(loadMs / 1000).toFixed(1), trace: summary, inPage: null })
+      log(`  load: ${summary.tasks} tasks, ${summary.long} > ${LONG_MS} ms, max ${summary.maxMs} ms (navigation to rows shown: ${loadMs} ms)`)
+    } else {
+      await page.goto(`${base}/monitor?tab=fases`)
+      await page.locator('[data-testid=list-waiting]').waitFor()
+    }
+    await sleep(1500)
+    await runPhase('idle-fases', { rate: 0, tab: 'fases', scroll: '[data-testid=list-waiting]' })
+    await runPhase('load-fases', { rate: RATE, tab: 'fases', scroll: '[data-testid=list-waiting]' })
+    await runPhase('load-agentes', { rate: RATE, tab: 'agentes', scroll: null, before: () => page.locator('[data-testid=tab-agentes]').click() })
+    await runPhase('load-equipes', { rate: RATE, tab: 'equipes', scroll: null, before: () => page.locator('[data-testid=tab-equipes]').click() })
+
+    const report = {
+      target: 'P7: no long task > 50 ms (renderer main thread, Chromium trace)',
+      date: new Date().toISOString(),
+      machine: `${hostname()}: ${cpus().length} × ${cpus()[0]?.model?.trim()}`,
+      chromium: `Chromium ${browser.version()}`,
+      ui: args.ui,
+      pinned: { server: pinnedServer ? 'CPU 0' : 'no', browser: pinnedBrowser ? 'CPU 1' : 'no' },
+      rows: ROWS,
+      seeding: { seconds: +center.seedSeconds.toFixed(1), counters: center.counters },
+      rate: RATE,
+      secondsPerPhase: SECONDS,
+      phases: results,
+      met: results.filter((r) => r.phase.startsWith('load-')).every((r) => r.trace.long === 0),
+    }
+    writeFileSync(join(outDir, 'p7.json'), JSON.stringify(report, null, 2))
+    console.log(table(report))
+    console.log(`\nreport: ${join(outDir, 'p7.json')}`)
+  } finally {
+    await browser?.close().catch(() => {})
+    ui?.stop()
+    await server.stop()
+  }
+}
+
+/** Pins the browser (this process's children but the server, and all their descendants) to CPU 1. */
+function pinBrowser(serverPid) {
+  let ok = false
+  for (const child of childrenOf(process.pid)) if (child !== serverPid) ok = pinTree(child) || ok
+  return ok
+}
+
+function childrenOf(pid) {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
+function pinTree(pid) {
+  let ok = pin(pid, 1)
+  for (const c of childrenOf(pid)) ok = pinTree(c) && ok
+  return ok
+}
+
+function table(report) {
+  const lines = [
+    `P7 — ${report.rows} live sessions, ${report.rate} updates/s target, ${report.secondsPerPhase} s per phase (${report.machine}; ${report.chromium})`,
+    '',
+    '| phase | updates/s | top-level tasks | tasks > 50 ms | max task ms | p99 task ms | frames (fps) | longest frame gap ms | stream frames | longtask observer (max ms) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const r of report.phases) {
+    const p = r.inPage
+    lines.push(
+      `| ${r.phase} | ${r.achievedRate} | ${r.trace.tasks} | ${r.trace.long} | ${r.trace.maxMs} | ${r.trace.p99Ms} | ${p ? `${p.frames} (${p.fps})` : '—'} | ${p ? p.maxFrameGapMs : '—'} | ${p ? p.streamFrames : '—'} | ${p ? `${p.longTasks} (${p.maxLongTaskMs})` : '—'} |`,
+    )
+  }
+  lines.push('', `P7 ${report.met ? 'met' : 'NOT met'}: ${report.phases.filter((r) => r.phase.startsWith('load-')).map((r) => `${r.phase} ${r.trace.long} long task(s)`).join(', ')}`)
+  for (const r of report.phases) {
+    if (r.trace.breakdown.length) lines.push(`  ${r.phase} long tasks (ms, with what they spent it on): ${JSON.stringify(r.trace.breakdown.slice(0, 5))}`)
+  }
+  return lines.join('\n')
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})
