@@ -2,8 +2,9 @@
 //!
 //! One task keeps a [`mirante_monitor::Monitor`] next to the engine: it **subscribes to the
 //! engine's broadcast first**, then bootstraps from `engine.read(|core, seq|
-//! Monitor::from_state(core.state(), seq))`, drops every broadcast event at or below that
-//! sequence and applies the rest in order. Each applied event's [`Changes`] go into a
+//! Monitor::from_state(core.state(), seq))` — today's per-team figures rebuilt from the
+//! day's log, see [`today`] (B-1) —, drops every broadcast event at or below that sequence
+//! and applies the rest in order. Each applied event's [`Changes`] go into a
 //! bounded ring (for resume and for computing deltas) and the new sequence is published on a
 //! `watch` channel — the wake-up of every stream connection. If the broadcast lags (or a
 //! gap appears) the task reads the missed events from the log (the store is the truth); if
@@ -23,6 +24,7 @@
 
 pub mod records;
 pub mod stream;
+mod today;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
@@ -248,7 +250,7 @@ impl MonitorService {
         // Subscribe before bootstrapping (habit 7).
         let live_rx = engine.subscribe();
         let records_rx = engine.subscribe();
-        service.bootstrap(&engine).await;
+        service.bootstrap(&engine, log.as_ref()).await;
         tokio::spawn(
             service
                 .clone()
@@ -394,12 +396,26 @@ impl MonitorService {
         })
     }
 
-    async fn bootstrap(&self, engine: &EngineHandle) -> bool {
+    /// Replaces the model by one built from the engine's state, with today's figures
+    /// rebuilt from the log (B-1, see [`today`]).
+    async fn bootstrap(&self, engine: &EngineHandle, log: Option<&LogReader>) -> bool {
         match engine
-            .read(|core, seq| Monitor::from_state(core.state(), seq))
+            .read(|core, seq| {
+                let state = core.state();
+                (
+                    Monitor::from_state(state, seq),
+                    state.settings.time_zone.clone(),
+                )
+            })
             .await
         {
-            Ok(monitor) => {
+            Ok((mut monitor, tz)) => {
+                if let Some(log) = log {
+                    let today = mirante_core::protocol::local_day(self.now(), &tz);
+                    if let Err(error) = today::rebuild(log, &mut monitor, &tz, today).await {
+                        tracing::warn!(%error, "monitor: cannot rebuild today's figures");
+                    }
+                }
                 let seq = monitor.seq();
                 {
                     let mut live = self
@@ -502,7 +518,7 @@ impl MonitorService {
                 metrics::counter!("mirante_monitor_catch_ups").increment(1);
                 if !self.catch_up_live(log.as_ref()).await {
                     tracing::warn!("monitor: rebuilding from a fresh snapshot");
-                    self.bootstrap(&engine).await;
+                    self.bootstrap(&engine, log.as_ref()).await;
                 }
             }
         }

@@ -1,0 +1,184 @@
+//! Today's figures survive a restart (B-1): a server serves sessions across the local
+//! midnight, stops, starts again on the same database, and its monitor shows the same
+//! answered count, average wait and service level today — rebuilt from the log, since the
+//! engine's state no longer holds the finished sessions.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::{Center, center, customer_message, ok};
+use mirante_core::{AgentId, EventKind, SessionId, Timestamp};
+use mirante_monitor::{Filter, TeamCard, Visibility};
+use mirante_server::engine::{Clock, Engine, EngineConfig, ManualClock};
+use mirante_server::monitor::{LiveConfig, MonitorService, log_reader};
+use mirante_store_sqlite::{Durability, SqliteStore};
+use serde_json::json;
+
+/// 2026-11-24 00:00 in São Paulo (UTC-3), the centre's default time zone.
+const MIDNIGHT: i64 = 1_795_489_200_000;
+const MIN: i64 = 60_000;
+
+struct Running {
+    engine: Engine,
+    monitor: MonitorService,
+}
+
+async fn start(path: &Path, clock: &ManualClock) -> Running {
+    let store = SqliteStore::open(path, Durability::Normal).unwrap();
+    let log = log_reader(store.clone());
+    let engine = Engine::start(store, clock.clone(), EngineConfig::default())
+        .await
+        .unwrap();
+    let monitor = MonitorService::start(
+        engine.handle.clone(),
+        Some(log),
+        Arc::new(clock.clone()),
+        LiveConfig::default(),
+    )
+    .await;
+    Running { engine, monitor }
+}
+
+impl Running {
+    async fn card(&self, center: &Center, clock: &ManualClock) -> TeamCard {
+        self.monitor
+            .wait_for(self.engine.handle.durable_seq())
+            .await;
+        let live = self.monitor.live();
+        let view = live
+            .monitor
+            .view(&Filter::default(), &Visibility::all(), clock.now());
+        view.teams
+            .into_iter()
+            .find(|t| t.id == center.team)
+            .unwrap()
+    }
+
+    async fn stop(self) {
+        self.engine.handle.shutdown().await.unwrap();
+        self.engine.task.await.unwrap();
+    }
+}
+
+fn assigned(events: &[mirante_core::Event]) -> Option<SessionId> {
+    events.iter().find_map(|e| match &e.kind {
+        EventKind::SessionAssigned { session, .. } => Some(*session),
+        _ => None,
+    })
+}
+
+async fn login(r: &Running, agent: AgentId) -> Vec<mirante_core::Event> {
+    ok(
+        &r.engine.handle,
+        json!({"type": "agent_login", "agent": agent}),
+    )
+    .await
+    .events
+}
+
+async fn logout(r: &Running, agent: AgentId) {
+    ok(
+        &r.engine.handle,
+        json!({"type": "agent_logout", "agent": agent, "by": {"agent": agent}}),
+    )
+    .await;
+}
+
+async fn finish(r: &Running, session: SessionId, agent: AgentId) {
+    ok(
+        &r.engine.handle,
+        json!({"type": "finish", "session": session, "by": {"agent": agent}}),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b1_today_figures_are_the_same_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mirante.db");
+    let clock = ManualClock::at(Timestamp(MIDNIGHT - 10 * MIN));
+    let first = start(&path, &clock).await;
+    let e = &first.engine.handle;
+    let center = center(e, json!({}), 0).await;
+    let created = ok(
+        e,
+        json!({"type": "create_agent", "name": "Ana", "email": "ana@example.com",
+               "teams": [center.team]}),
+    )
+    .await;
+    let agent = created
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::AgentCreated { agent } => Some(agent.id),
+            _ => None,
+        })
+        .unwrap();
+
+    // Yesterday: one session waits a minute and is served (not today's).
+    customer_message(e, &center, "5511900000001", "olá").await;
+    clock.advance(MIN);
+    let a = assigned(&login(&first, agent).await).unwrap();
+    finish(&first, a, agent).await;
+    logout(&first, agent).await;
+    // Queued five minutes before midnight, served one minute after it: a 6-minute wait
+    // counted today (its queue time is before the day's first event).
+    clock.set(Timestamp(MIDNIGHT - 5 * MIN));
+    customer_message(e, &center, "5511900000002", "olá").await;
+    clock.set(Timestamp(MIDNIGHT + MIN));
+    let b = assigned(&login(&first, agent).await).unwrap();
+    // Served at once: wait 0.
+    clock.advance(MIN);
+    let c = assigned(
+        &customer_message(e, &center, "5511900000003", "olá")
+            .await
+            .events,
+    )
+    .unwrap();
+    finish(&first, c, agent).await;
+    // The agent leaves: `b` goes back to the queue (M-15) and its next assignment is not a
+    // first one; `d` waits 10 s.
+    logout(&first, agent).await;
+    clock.advance(MIN);
+    customer_message(e, &center, "5511900000004", "olá").await;
+    clock.advance(10_000);
+    let events = login(&first, agent).await;
+    let served: Vec<SessionId> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::SessionAssigned { session, .. } => Some(*session),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(served.len(), 2, "b again and d");
+    assert!(served.contains(&b));
+    finish(&first, b, agent).await;
+
+    let before = first.card(&center, &clock).await;
+    assert_eq!(before.answered_today, 3, "{before:?}");
+    assert_eq!(before.answered_within_target_today, 2);
+    assert_eq!(before.avg_wait_today_ms, Some((6 * MIN + 10_000) / 3));
+    first.stop().await;
+
+    clock.advance(MIN);
+    let second = start(&path, &clock).await;
+    let after = second.card(&center, &clock).await;
+    assert_eq!(
+        (
+            after.answered_today,
+            after.answered_within_target_today,
+            after.avg_wait_today_ms,
+            after.service_level_today,
+        ),
+        (
+            before.answered_today,
+            before.answered_within_target_today,
+            before.avg_wait_today_ms,
+            before.service_level_today,
+        )
+    );
+    second.stop().await;
+}
