@@ -14,7 +14,8 @@ usage: cargo xtask <command>
 
 commands:
   test           everything CI checks: rustfmt, clippy (warnings are errors), all tests
-  bench [WHICH]  benchmarks; WHICH = all (default) | p1-p2 | p3 | p4 | p4-store | p5 | erlang-c;
+  bench [WHICH]  benchmarks; WHICH = all (default) | p1-p2 | p3 | p4 | p4-store | p5 | erlang-c
+                 | p7 (the web UI under load in Chromium; node web/perf/p7.mjs);
                  reports go to bench-out/
   demo [ARGS]    build and run `mirante demo`: the server on the embedded database
                  (./mirante-data) with a living, simulated contact center;
@@ -340,8 +341,10 @@ fn bench(which: &str) -> Result<()> {
         .iter()
         .filter(|(name, ..)| which == "all" || *name == which)
         .collect();
-    if selected.is_empty() {
-        let names: Vec<_> = BENCHES.iter().map(|(name, ..)| *name).collect();
+    let p7 = has_web() && (which == "all" || which == "p7");
+    if selected.is_empty() && !p7 {
+        let mut names: Vec<_> = BENCHES.iter().map(|(name, ..)| *name).collect();
+        names.push("p7");
         bail!(
             "unknown benchmark `{which}` (expected all or one of {})",
             names.join(", ")
@@ -358,7 +361,40 @@ fn bench(which: &str) -> Result<()> {
         )
         .with_context(|| format!("benchmark {name}"))?;
     }
+    if p7 {
+        bench_p7(&out)?;
+    }
     println!("\nreports in {}", out.display());
+    Ok(())
+}
+
+/// P7: builds the web UI and the release binary (as `demo` does), then drives the UI in
+/// Debian's Chromium against that binary with `node web/perf/p7.mjs` (10 000 live sessions,
+/// 1 000 updates/s) and reads its Chromium traces. Never part of `test`.
+fn bench_p7(out: &Path) -> Result<()> {
+    println!("\n==== bench p7 (web/perf/p7.mjs) ====");
+    web_build()?;
+    run_plain(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "mirante-server",
+        "--bin",
+        "mirante",
+    ]))
+    .context("building the mirante binary")?;
+    ensure_chromium()?;
+    let bin = root()
+        .join("target/release")
+        .join(format!("mirante{}", std::env::consts::EXE_SUFFIX));
+    run_plain(
+        Command::new("node")
+            .current_dir(root())
+            .arg("web/perf/p7.mjs")
+            .env("MIRANTE_BIN", bin)
+            .env("MIRANTE_BENCH_OUT", out),
+    )
+    .context("benchmark p7")?;
     Ok(())
 }
 
