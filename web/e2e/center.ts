@@ -1,7 +1,29 @@
 // A small contact center seeded through the API of a real `mirante` (the development command
 // API, with a full administrator's session): two teams, two channels (one routing straight to
-// Suporte, one whose bot keeps customers in a menu), two agents online and customers.
+// Suporte, one whose bot keeps customers in a menu: `1` routes to Vendas, `2` to Suporte), two
+// agents online and customers. Helpers add agents, read the monitor as the API answers it, and
+// log a browser page in.
+import { expect, type Page } from '@playwright/test'
 import { ADMIN, startServer } from '../scripts/server.mjs'
+
+/** A session row as `GET /api/v1/monitor` answers it (the fields the tests read). */
+export interface Row {
+  id: number
+  phase: 'bot' | 'waiting' | 'human'
+  contact_name: string
+  channel: number
+  team?: { id: number; name: string } | null
+  agent?: { id: number; name: string } | null
+  protocol?: string | null
+}
+
+/** `GET /api/v1/monitor` (the fields the tests read). */
+export interface View {
+  counters: { geral: number; auto: number; espera: number; humano: number }
+  agents: { id: number; name: string; status: string; pause_reason?: { name: string } | null; open: number; sessions: number[] }[]
+  teams: { id: number; name: string; waiting: number[]; in_service: number[] }[]
+  phases: { bot: Row[]; waiting: Row[]; human: Row[] }
+}
 
 export interface Center {
   url: string
@@ -13,7 +35,21 @@ export interface Center {
   reason: number
   command: (body: object) => Promise<{ seq: number; events: Record<string, unknown>[] }>
   call: (method: string, path: string, body?: object) => Promise<Response>
-  customer: (identifier: string, name: string, channel?: number) => Promise<void>
+  /** A customer writes (`text` defaults to a first greeting). */
+  customer: (identifier: string, name: string, channel?: number, text?: string) => Promise<void>
+  /** Creates an agent in `teams` and, unless `login: false`, logs it in; returns its id. */
+  agent: (name: string, email: string, teams: number[], options?: { login?: boolean }) => Promise<number>
+  /** The monitor as the API answers it (`query` like `?team=1`), for the administrator or `cookie`. */
+  view: (query?: string, cookie?: string) => Promise<View>
+}
+
+/** Logs `page` in through the log-in form and waits for the monitor's counters. */
+export async function loginAs(page: Page, url: string, who: { email: string; password: string } = ADMIN, path = '/login') {
+  await page.goto(`${url}${path}`)
+  await page.getByLabel(/E-mail/).fill(who.email)
+  await page.getByLabel(/Senha|Password/).fill(who.password)
+  await page.getByRole('button', { name: /^(Entrar|Sign in)$/ }).click()
+  await expect(page.getByTestId('counter-geral-value')).toBeVisible()
 }
 
 function createdId(events: Record<string, unknown>[], type: string, field: string): number {
@@ -91,8 +127,18 @@ export async function startCenter(): Promise<Center> {
   )
   await command({ type: 'agent_login', agent: bruna })
   await command({ type: 'agent_login', agent: carlos })
-  const customer = async (identifier: string, name: string, channel = chat) => {
-    await command({ type: 'customer_message', channel, identifier, name, text: 'Olá, preciso de ajuda' })
+  const customer = async (identifier: string, name: string, channel = chat, text = 'Olá, preciso de ajuda') => {
+    await command({ type: 'customer_message', channel, identifier, name, text })
+  }
+  const agent = async (name: string, email: string, teams: number[], { login = true } = {}) => {
+    const id = createdId((await command({ type: 'create_agent', name, email, teams })).events, 'agent_created', 'agent')
+    if (login) await command({ type: 'agent_login', agent: id })
+    return id
+  }
+  const view = async (query = '', as = cookie) => {
+    const response = await fetch(`${url}/api/v1/monitor${query}`, { headers: { Cookie: as } })
+    if (!response.ok) throw new Error(`GET /api/v1/monitor${query}: ${response.status} ${await response.text()}`)
+    return (await response.json()) as View
   }
   return {
     url,
@@ -105,5 +151,7 @@ export async function startCenter(): Promise<Center> {
     command,
     call,
     customer,
+    agent,
+    view,
   }
 }
