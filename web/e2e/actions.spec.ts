@@ -51,6 +51,7 @@ test('bulk transfer of 5 from an agent card: dialog, per-session results, really
   await openAgentsTab(page)
   const bruna = card(page, center.agents.bruna)
   await expect(bruna.getByTestId('agent-load')).toHaveText('5/5')
+  await expect(card(page, fabio)).toHaveCount(0) // logged out: no card, but a transfer option
   const rows = bruna.getByTestId('session-row')
   await expect(rows).toHaveCount(5)
   const moved = await ids(rows)
