@@ -20,11 +20,14 @@ pub mod demo;
 pub mod dist;
 pub mod driver;
 pub mod erlang;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod load;
 pub mod names;
 pub mod queue_truth;
 pub mod scenario;
 pub mod sim;
+pub mod timed;
 pub mod world;
 
 pub use agenda::Agenda;
@@ -33,4 +36,5 @@ pub use erlang::{erlang_c, erlang_c_full};
 pub use queue_truth::{Agreement, QueueTruth, QueueTruthReport, WaitRecorder};
 pub use scenario::Scenario;
 pub use sim::{EventHasher, Observer, SimError, SimStats, Simulation, command_kind};
+pub use timed::{Latencies, Timed};
 pub use world::World;
