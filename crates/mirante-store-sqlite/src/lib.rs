@@ -32,10 +32,12 @@ use mirante_store::{EventStore, Seq, Snapshot, StoreError, StoredEvent};
 use tokio::sync::oneshot;
 
 mod accounts;
+mod archive;
 mod read;
 mod schema;
 
 pub use accounts::SqliteAccounts;
+pub use archive::SqliteArchive;
 mod writer;
 
 use read::Readers;

@@ -58,6 +58,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (account_id, key));",
     // 4: channel tokens (issue 4): an API token may be bound to one channel's integration API.
     "ALTER TABLE api_tokens ADD COLUMN channel INTEGER;",
+    // 5: the session archive (issue 5, M-41): finished sessions with their transcripts
+    // (opaque payloads) by contact, and the checkpoint of the records' live part.
+    "CREATE TABLE session_archive (
+        session INTEGER PRIMARY KEY, contact INTEGER NOT NULL, seq INTEGER NOT NULL,
+        payload BLOB NOT NULL);
+     CREATE INDEX session_archive_contact ON session_archive(contact, session);
+     CREATE TABLE records_checkpoint (
+        id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, payload BLOB NOT NULL);",
 ];
 
 /// How long a connection waits for a lock held by another connection before failing.

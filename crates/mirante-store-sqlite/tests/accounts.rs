@@ -62,5 +62,5 @@ async fn accounts_share_the_database_with_the_event_log() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
 }

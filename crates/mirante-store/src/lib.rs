@@ -4,7 +4,9 @@
 //! The port knows nothing of the domain: events and snapshots are opaque byte payloads
 //! (the shell serializes the core's events). Every backend (`mirante-store-sqlite`, later
 //! `mirante-store-postgres`) implements [`EventStore`] and passes the same
-//! [`contract`] suite.
+//! [`contract`] suite. Beside the log: the accounts port ([`accounts`]) and the session
+//! archive port ([`archive`]: finished sessions with their transcripts, and the checkpoint
+//! of the records' live part), each with its own contract.
 //!
 //! Guarantees every backend gives:
 //! - **Atomic batches**: an [`EventStore::append`] writes all of its events or none.
@@ -18,6 +20,7 @@
 use std::future::Future;
 
 pub mod accounts;
+pub mod archive;
 pub mod contract;
 pub mod memory;
 
