@@ -15,12 +15,13 @@
 // For each phase: the renderer main thread's top-level tasks (count, > 50 ms, max, p99) from
 // the trace, frames (requestAnimationFrame callbacks, and the longest gap between two), and the
 // in-page `longtask` PerformanceObserver as a cross-check. Prints a Markdown table and writes
-// `p7.json` to $MIRANTE_BENCH_OUT (default bench-out/). `--ui vite` serves web/dist through
-// `vite preview` (proxying /api to the server) instead of the binary's embedded copy, to
-// measure a UI change without rebuilding the release binary.
+// `p7.json` to $MIRANTE_BENCH_OUT (default bench-out/). `--ui vite` builds the current
+// sources into a temporary directory and serves them with `vite preview` (proxying /api to
+// the server) instead of the binary's embedded copy: a UI change measured without
+// rebuilding the release binary.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, hostname } from 'node:os'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createServer } from 'node:net'
 import { chromium } from 'playwright-core'
@@ -35,6 +36,7 @@ const args = parseArgs(process.argv.slice(2), {
   pin: 'yes',
   phases: 'load,idle-fases,load-fases,load-agentes,load-equipes',
   'keep-traces': 'no',
+  cpuprofile: 'no',
 })
 const ROWS = Number(args.rows)
 const RATE = Number(args.rate)
@@ -212,8 +214,13 @@ async function freePort() {
 }
 
 async function startVitePreview(mirante) {
+  // a private build of the current sources (web/dist, which the binary embeds, is left alone)
+  const dist = mkdtempSync(join(tmpdir(), 'mirante-p7-dist-'))
+  const vite = join(repoRoot, 'web/node_modules/.bin/vite')
+  const minify = args.cpuprofile === 'yes' ? ['--minify', 'false'] : []
+  execFileSync(vite, ['build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn', ...minify], { cwd: join(repoRoot, 'web'), stdio: 'inherit' })
   const port = await freePort()
-  const child = spawn(join(repoRoot, 'web/node_modules/.bin/vite'), ['preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+  const child = spawn(vite, ['preview', '--outDir', dist, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
     cwd: join(repoRoot, 'web'),
     env: { ...process.env, MIRANTE_URL: mirante },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -232,7 +239,13 @@ async function startVitePreview(mirante) {
   })
   child.stdout.resume()
   child.stderr.resume()
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => {
+      child.kill('SIGTERM')
+      rmSync(dist, { recursive: true, force: true })
+    },
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -460,6 +473,7 @@ async function main() {
       const driver = rate > 0 ? driveUpdates(center.command, center.customers, rate) : null
       await sleep(2000) // warm-up: the stream reaches its steady rate
       await traceStart()
+      if (args.cpuprofile === 'yes') await cdp.send('Profiler.enable').then(() => cdp.send('Profiler.start'))
       await page.evaluate(() => window.__p7.reset())
       const from = driver?.mark()
       if (scroll !== undefined) await page.evaluate(([sel]) => window.__p7.scroll(sel, 90), [scroll])
@@ -467,6 +481,11 @@ async function main() {
       const to = driver?.mark()
       await page.evaluate(() => window.__p7.stopScroll())
       const inPage = await page.evaluate(() => window.__p7.read())
+      if (args.cpuprofile === 'yes') {
+        const { profile } = await cdp.send('Profiler.stop')
+        writeFileSync(join(outDir, `p7-${name}.cpuprofile`), JSON.stringify(profile))
+        log(`  ${name}: hottest functions (self ms): ${hottest(profile)}`)
+      }
       const trace = await traceStop()
       if (args['keep-traces'] === 'yes') writeFileSync(join(outDir, `p7-${name}.trace.json`), JSON.stringify(trace))
       const sent = driver ? await driver.stop() : null
@@ -542,6 +561,19 @@ async function main() {
     ui?.stop()
     await server.stop()
   }
+}
+
+/** The functions with the most self time in a CPU profile. */
+function hottest(profile, n = 15) {
+  const dt = new Map()
+  for (let i = 0; i < profile.samples.length; i++) dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i + 1] ?? 0))
+  const self = new Map()
+  for (const node of profile.nodes) {
+    const f = node.callFrame
+    const key = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`
+    self.set(key, (self.get(key) ?? 0) + (dt.get(node.id) ?? 0) / 1000)
+  }
+  return [...self].filter(([k]) => !k.startsWith('(idle)') && !k.startsWith('(program)')).sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `\n    ${v.toFixed(0).padStart(6)}  ${k}`).join('')
 }
 
 /** Pins the browser (this process's children but the server, and all their descendants) to CPU 1. */

@@ -3,6 +3,12 @@
 // whose answers are snapshots). Counters, cards and rows always come from the same server
 // state (B-2): a delta at or below the current sequence is dropped, and a snapshot replaces
 // everything at once. Also kept here: the last hour of counters for the sparklines (B-9).
+//
+// P7 (10 000 rows, 1 000 updates/s): a delta costs O(changed rows), not O(all rows) — the
+// row map is changed in place (a version signal tells readers), and the three Fases lists are
+// kept sorted by (phase time, id) and patched by binary search (a row whose phase and time did
+// not change, e.g. a new customer message, is replaced where it stands) instead of being
+// partitioned and sorted again.
 import type {
   AgentCard,
   Counters,
@@ -25,8 +31,54 @@ export interface Sample {
 
 const zero: Counters = { geral: 0, auto: 0, espera: 0, humano: 0 }
 
-function byNumber<T>(key: (x: T) => number | null | undefined) {
-  return (a: T, b: T) => (key(a) ?? 0) - (key(b) ?? 0)
+export interface PhaseLists {
+  bot: SessionView[]
+  waiting: SessionView[]
+  human: SessionView[]
+}
+
+type PhaseName = keyof PhaseLists
+
+/** The Fases list a row belongs to (M-30…M-32). */
+function listOf(row: SessionView): PhaseName {
+  return row.phase === 'bot' ? 'bot' : row.phase === 'waiting' ? 'waiting' : 'human'
+}
+
+/** A list's order: bot by start, waiting by queue time (oldest first), human by assignment. */
+function timeOf(row: SessionView): number {
+  const t = row.phase === 'bot' ? row.started_at : row.phase === 'waiting' ? row.queued_at : row.assigned_at
+  return t ?? 0
+}
+
+function compareRows(a: SessionView, b: SessionView): number {
+  return timeOf(a) - timeOf(b) || a.id - b.id
+}
+
+/** First index whose row does not sort before `row`. */
+function lowerBound(list: readonly SessionView[], row: SessionView): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (compareRows(list[mid], row) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** Index of the row with `row`'s id and sort position, or -1. */
+function indexOf(list: readonly SessionView[], row: SessionView): number {
+  const i = lowerBound(list, row)
+  return list[i]?.id === row.id ? i : -1
+}
+
+function buildPhases(rows: Iterable<SessionView>): PhaseLists {
+  const lists: PhaseLists = { bot: [], waiting: [], human: [] }
+  for (const row of rows) lists[listOf(row)].push(row)
+  lists.bot.sort(compareRows)
+  lists.waiting.sort(compareRows)
+  lists.human.sort(compareRows)
+  return lists
 }
 
 function sameCounters(a: Counters, b: Counters): boolean {
@@ -48,24 +100,18 @@ export class MonitorStore {
   protocolStatus = $state<ProtocolStatus | null>(null)
   agents = $state.raw<AgentCard[]>([])
   teams = $state.raw<TeamCard[]>([])
-  rows = $state.raw<Map<Id, SessionView>>(new Map())
   history = $state.raw<Sample[]>([])
+  /** Fases lists in display order (M-30…M-32); a list no delta touched keeps its identity. */
+  phases = $state.raw<PhaseLists>({ bot: [], waiting: [], human: [] })
 
-  /** Fases lists in display order (M-30…M-32). */
-  phases = $derived.by(() => {
-    const bot: SessionView[] = []
-    const waiting: SessionView[] = []
-    const human: SessionView[] = []
-    for (const row of this.rows.values()) {
-      if (row.phase === 'bot') bot.push(row)
-      else if (row.phase === 'waiting') waiting.push(row)
-      else human.push(row)
-    }
-    bot.sort(byNumber((r) => r.started_at))
-    waiting.sort(byNumber((r) => r.queued_at))
-    human.sort(byNumber((r) => r.assigned_at))
-    return { bot, waiting, human }
-  })
+  #rows = new Map<Id, SessionView>()
+  #version = $state(0)
+
+  /** Every row shown, by session id (changed in place: reading it tracks the version). */
+  get rows(): ReadonlyMap<Id, SessionView> {
+    void this.#version
+    return this.#rows
+  }
 
   /** Replaces the whole state with a snapshot. Older than what is shown: ignored. */
   snapshot(view: MonitorView, receivedAt = Date.now()): boolean {
@@ -84,7 +130,9 @@ export class MonitorStore {
     for (const list of [view.phases.bot, view.phases.waiting, view.phases.human]) {
       for (const row of list) rows.set(row.id, row)
     }
-    this.rows = rows
+    this.#rows = rows
+    this.phases = buildPhases(rows.values())
+    this.#version++
     this.loaded = true
     this.sample(receivedAt)
     return true
@@ -101,12 +149,7 @@ export class MonitorStore {
     if (d.counters) this.counters = d.counters
     if (d.unfiltered_counters) this.unfiltered = d.unfiltered_counters
     if (d.protocol_not_open !== undefined && d.protocol_not_open !== null) this.protocolNotOpen = d.protocol_not_open
-    if (d.rows?.length || d.removed?.length) {
-      const rows = new Map(this.rows)
-      for (const id of d.removed ?? []) rows.delete(id)
-      for (const row of d.rows ?? []) rows.set(row.id, row)
-      this.rows = rows
-    }
+    if (d.rows?.length || d.removed?.length) this.applyRows(d.rows ?? [], d.removed ?? [])
     if (d.agents?.length || d.agents_removed?.length) {
       this.agents = upsert(this.agents, d.agents ?? [], d.agents_removed ?? [])
     }
@@ -121,7 +164,9 @@ export class MonitorStore {
   reset(): void {
     this.seq = 0
     this.loaded = false
-    this.rows = new Map()
+    this.#rows = new Map()
+    this.phases = { bot: [], waiting: [], human: [] }
+    this.#version++
     this.agents = []
     this.teams = []
     this.counters = zero
@@ -131,12 +176,67 @@ export class MonitorStore {
 
   /** The rows of a list of ids (a card's sessions), skipping ids without a row. */
   rowsOf(ids: readonly Id[]): SessionView[] {
+    const rows = this.rows
     const out: SessionView[] = []
     for (const id of ids) {
-      const row = this.rows.get(id)
+      const row = rows.get(id)
       if (row) out.push(row)
     }
     return out
+  }
+
+  /** Removes and upserts rows: the map in place, the Fases lists patched (copy on write,
+   * one copy per touched list), or sorted again when most rows changed. */
+  private applyRows(changed: readonly SessionView[], removed: readonly Id[]): void {
+    const rows = this.#rows
+    if (changed.length + removed.length > rows.size / 4 + 64) {
+      for (const id of removed) rows.delete(id)
+      for (const row of changed) rows.set(row.id, row)
+      this.phases = buildPhases(rows.values())
+      this.#version++
+      return
+    }
+    const next: PhaseLists = { ...this.phases }
+    const copied = new Set<PhaseName>()
+    const edit = (name: PhaseName): SessionView[] => {
+      if (!copied.has(name)) {
+        next[name] = next[name].slice()
+        copied.add(name)
+      }
+      return next[name]
+    }
+    const drop = (old: SessionView) => {
+      const list = edit(listOf(old))
+      const i = indexOf(list, old)
+      if (i >= 0) list.splice(i, 1)
+    }
+    const insert = (row: SessionView) => {
+      const list = edit(listOf(row))
+      list.splice(lowerBound(list, row), 0, row)
+    }
+    for (const id of removed) {
+      const old = rows.get(id)
+      if (!old) continue
+      drop(old)
+      rows.delete(id)
+    }
+    for (const row of changed) {
+      const old = rows.get(row.id)
+      rows.set(row.id, row)
+      if (!old) {
+        insert(row)
+      } else if (listOf(old) === listOf(row) && timeOf(old) === timeOf(row)) {
+        const list = edit(listOf(row))
+        const i = indexOf(list, old)
+        if (i >= 0) list[i] = row
+        else insert(row)
+      } else {
+        drop(old)
+        insert(row)
+      }
+    }
+    this.phases = next
+    this.#version++
   }
 
   /** Adds a counters sample when they changed or the last one is old; keeps one hour. */
