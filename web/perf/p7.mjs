@@ -14,7 +14,9 @@
 //   load-equipes  Equipes under the same load, the page scrolling
 // For each phase: the renderer main thread's top-level tasks (count, > 50 ms, max, p99) from
 // the trace, frames (requestAnimationFrame callbacks, and the longest gap between two), and the
-// in-page `longtask` PerformanceObserver as a cross-check. Prints a Markdown table and writes
+// in-page `longtask` PerformanceObserver as a cross-check; lists scroll by the mouse wheel.
+// Each task's thread (CPU) time is reported beside its wall time: on a loaded machine the
+// renderer waits for a CPU inside a task, which the wall time counts. Prints a Markdown table and writes
 // `p7.json` to $MIRANTE_BENCH_OUT (default bench-out/). `--ui vite` builds the current
 // sources into a temporary directory and serves them with `vite preview` (proxying /api to
 // the server) instead of the binary's embedded copy: a UI change measured without
@@ -37,6 +39,7 @@ const args = parseArgs(process.argv.slice(2), {
   phases: 'load,idle-fases,load-fases,load-agentes,load-equipes',
   'keep-traces': 'no',
   cpuprofile: 'no',
+  'ui-root': '',
 })
 const ROWS = Number(args.rows)
 const RATE = Number(args.rate)
@@ -216,9 +219,10 @@ async function freePort() {
 async function startVitePreview(mirante) {
   // a private build of the current sources (web/dist, which the binary embeds, is left alone)
   const dist = mkdtempSync(join(tmpdir(), 'mirante-p7-dist-'))
+  const webRoot = resolve(args['ui-root'] || join(repoRoot, 'web'))
   const vite = join(repoRoot, 'web/node_modules/.bin/vite')
   const minify = args.cpuprofile === 'yes' ? ['--minify', 'false'] : []
-  execFileSync(vite, ['build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn', ...minify], { cwd: join(repoRoot, 'web'), stdio: 'inherit' })
+  execFileSync(vite, ['build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn', ...minify], { cwd: webRoot, stdio: 'inherit' })
   const port = await freePort()
   const child = spawn(vite, ['preview', '--outDir', dist, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
     cwd: join(repoRoot, 'web'),
@@ -249,10 +253,10 @@ async function startVitePreview(mirante) {
 }
 
 // ---------------------------------------------------------------------------------------
-// In-page probes: long tasks (PerformanceObserver), frames (rAF), stream frames, scrolling
+// In-page probes: long tasks (PerformanceObserver), frames (rAF), stream frames
 
 const PROBE = () => {
-  const p7 = { longtasks: [], frames: [], wsFrames: 0, wsBytes: 0, scrolling: null }
+  const p7 = { longtasks: [], frames: [], wsFrames: 0, wsBytes: 0 }
   window.__p7 = p7
   try {
     new PerformanceObserver((list) => {
@@ -295,27 +299,25 @@ const PROBE = () => {
       wsBytes: p7.wsBytes,
     }
   }
-  /** Scrolls `selector` (or the page) by `step` px each frame, down and back up. */
-  p7.scroll = (selector, step) => {
-    p7.scrolling = { stop: false }
-    const me = p7.scrolling
-    let dir = 1
-    const go = () => {
-      if (me.stop) return
-      const el = selector ? document.querySelector(selector) : document.scrollingElement
-      if (el) {
-        const max = el.scrollHeight - el.clientHeight
-        let next = el.scrollTop + dir * step
-        if (next >= max) (next = max), (dir = -1)
-        if (next <= 0) (next = 0), (dir = 1)
-        el.scrollTop = next
-      }
-      requestAnimationFrame(go)
+}
+
+/** Scrolls with the mouse wheel over `selector` (or the page): 200 px every 50 ms, 40 steps
+ * down then 40 up, like a person reading the list, until stopped. */
+function wheel(page, selector) {
+  let stopped = false
+  const done = (async () => {
+    const box = selector ? await page.locator(selector).boundingBox() : null
+    await page.mouse.move(box ? box.x + box.width / 2 : 800, box ? box.y + Math.min(box.height / 2, 200) : 600)
+    for (let step = 0; !stopped; step++) {
+      await page.mouse.wheel(0, Math.floor(step / 40) % 2 === 0 ? 200 : -200)
+      await sleep(50)
     }
-    requestAnimationFrame(go)
-  }
-  p7.stopScroll = () => {
-    if (p7.scrolling) p7.scrolling.stop = true
+  })()
+  return {
+    async stop() {
+      stopped = true
+      await done
+    },
   }
 }
 
@@ -329,6 +331,7 @@ const CATEGORIES = [
   'disabled-by-default-devtools.timeline.frame',
   'v8.execute',
   'blink.user_timing',
+  ...(process.env.P7_INVALIDATIONS ? ['disabled-by-default-devtools.timeline.invalidationTracking'] : []),
 ]
 
 /** Timeline events a long task's time is attributed to (outermost first). */
@@ -476,10 +479,10 @@ async function main() {
       if (args.cpuprofile === 'yes') await cdp.send('Profiler.enable').then(() => cdp.send('Profiler.start'))
       await page.evaluate(() => window.__p7.reset())
       const from = driver?.mark()
-      if (scroll !== undefined) await page.evaluate(([sel]) => window.__p7.scroll(sel, 90), [scroll])
+      const scrolling = scroll !== undefined ? wheel(page, scroll) : null
       await sleep(SECONDS * 1000)
       const to = driver?.mark()
-      await page.evaluate(() => window.__p7.stopScroll())
+      await scrolling?.stop()
       const inPage = await page.evaluate(() => window.__p7.read())
       if (args.cpuprofile === 'yes') {
         const { profile } = await cdp.send('Profiler.stop')
@@ -601,13 +604,14 @@ function table(report) {
   const lines = [
     `P7 — ${report.rows} live sessions, ${report.rate} updates/s target, ${report.secondsPerPhase} s per phase (${report.machine}; ${report.chromium})`,
     '',
-    '| phase | updates/s | top-level tasks | tasks > 50 ms | max task ms | p99 task ms | frames (fps) | longest frame gap ms | stream frames | longtask observer (max ms) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| phase | updates/s | top-level tasks | tasks > 50 ms | max task ms | p99 task ms | CPU: tasks > 50 ms | CPU: max ms | CPU: p99 ms | main thread CPU ms/s | frames (fps) | longest frame gap ms | stream frames | longtask observer (max ms) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ]
   for (const r of report.phases) {
     const p = r.inPage
+    const c = r.trace.cpu
     lines.push(
-      `| ${r.phase} | ${r.achievedRate} | ${r.trace.tasks} | ${r.trace.long} | ${r.trace.maxMs} | ${r.trace.p99Ms} | ${p ? `${p.frames} (${p.fps})` : '—'} | ${p ? p.maxFrameGapMs : '—'} | ${p ? p.streamFrames : '—'} | ${p ? `${p.longTasks} (${p.maxLongTaskMs})` : '—'} |`,
+      `| ${r.phase} | ${r.achievedRate} | ${r.trace.tasks} | ${r.trace.long} | ${r.trace.maxMs} | ${r.trace.p99Ms} | ${c ? `${c.long} | ${c.maxMs} | ${c.p99Ms} | ${(c.busyMs / r.seconds).toFixed(0)}` : '— | — | — | —'} | ${p ? `${p.frames} (${p.fps})` : '—'} | ${p ? p.maxFrameGapMs : '—'} | ${p ? p.streamFrames : '—'} | ${p ? `${p.longTasks} (${p.maxLongTaskMs})` : '—'} |`,
     )
   }
   lines.push('', `P7 ${report.met ? 'met' : 'NOT met'}: ${report.phases.filter((r) => r.phase.startsWith('load-')).map((r) => `${r.phase} ${r.trace.long} long task(s)`).join(', ')}`)
