@@ -705,3 +705,37 @@ async fn openapi_schemas_describe_the_real_answers() {
         keys(&options["channels"][0])
     );
 }
+
+#[tokio::test]
+async fn m16_a_supervisor_who_may_pause_reads_the_pause_reasons() {
+    let f = fixture(1).await;
+    ok(
+        &f.app.engine.handle,
+        json!({"type": "create_pause_reason", "name": "Almoço"}),
+    )
+    .await;
+    let app = &f.app;
+    let reasons_as = |perms: &'static [&'static str], email: &'static str| {
+        let group = app.group(email, false, perms, Some(&[f.center.team]));
+        let id = app.account(email, AccountKind::Admin { group });
+        async move {
+            let cred = Cred::Cookie(app.session(id).await);
+            app.call(req("GET", "/api/v1/pause-reasons", &cred, None))
+                .await
+        }
+    };
+    // Pausing agents without managing the configuration: the dialog still gets its reasons.
+    let pauser = reasons_as(&["monitor.view", "agent.pause"], "pauser@example.com").await;
+    assert_eq!(pauser.status, StatusCode::OK, "{}", pauser.body);
+    let names: Vec<String> = pauser
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["Almoço"]);
+    // Neither permission: refused, as before.
+    let viewer = reasons_as(&["monitor.view"], "viewer@example.com").await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN, "{}", viewer.body);
+}

@@ -985,7 +985,8 @@ pub struct PauseReasonBody {
     pub enabled: Option<bool>,
 }
 
-/// Lists the pause reasons.
+/// Lists the pause reasons: configuration reads them, and so does a supervisor who may
+/// pause agents (the pause dialog offers them) without managing the configuration.
 #[utoipa::path(get, path = "/api/v1/pause-reasons", tag = "config",
     responses((status = 200, body = [PauseReasonView]), (status = 403, body = ErrorBody)),
     security(("session" = []), ("token" = [])))]
@@ -993,7 +994,9 @@ async fn list_pause_reasons(
     State(state): State<AppState>,
     auth: Auth,
 ) -> Result<Json<Vec<PauseReasonView>>, ApiError> {
-    auth.principal.require(Permission::ConfigManage)?;
+    if !auth.principal.has(Permission::AgentPause) {
+        auth.principal.require(Permission::ConfigManage)?;
+    }
     let list = state
         .engine
         .read(|core, _| {
