@@ -341,6 +341,9 @@ async fn follow(
     }))
 }
 
+/// Most earlier sessions a history answer carries.
+const HISTORY_LIMIT: usize = 100;
+
 /// A contact's history (M-41).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryAnswer {
@@ -348,8 +351,9 @@ pub struct HistoryAnswer {
     pub contact: u64,
     /// The session asked about.
     pub session: u64,
-    /// The contact's other sessions within the caller's scope, newest first, with their
-    /// transcripts (finished ones kept in memory; older ones are in the Conversations report).
+    /// The contact's other sessions within the caller's scope, newest first (at most the
+    /// 100 newest), with their transcripts (open ones from memory, finished ones from the
+    /// durable archive).
     pub sessions: Vec<SessionRecord>,
 }
 
@@ -377,24 +381,37 @@ async fn history(
         .monitor
         .session(session)
         .map(|s| s.team);
-    let answer = {
-        let records = state.monitor.records();
-        let record = records
-            .session(session)
-            .ok_or(ApiError::Auth(AuthError::NotFound))?;
-        let team = open_team.unwrap_or(record.team);
-        if !scope.sees_session(team) {
-            return Err(ApiError::Auth(AuthError::NotFound));
-        }
-        HistoryAnswer {
-            contact: record.contact.0,
-            session: id,
-            sessions: records
-                .contact_sessions(record.contact)
-                .filter(|r| r.id != session && scope.sees_session(r.team))
-                .cloned()
-                .collect(),
-        }
+    let open = state
+        .monitor
+        .records()
+        .session(session)
+        .map(|r| (r.contact, r.team));
+    let (contact, last_team) = match open {
+        Some(found) => found,
+        None => state
+            .monitor
+            .archived_session(session)
+            .await
+            .map_err(ApiError::Store)?
+            .map(|r| (r.contact, r.team))
+            .ok_or(ApiError::Auth(AuthError::NotFound))?,
+    };
+    let team = open_team.unwrap_or(last_team);
+    if !scope.sees_session(team) {
+        return Err(ApiError::Auth(AuthError::NotFound));
+    }
+    let answer = HistoryAnswer {
+        contact: contact.0,
+        session: id,
+        sessions: state
+            .monitor
+            .contact_history(contact, HISTORY_LIMIT + 1)
+            .await
+            .map_err(ApiError::Store)?
+            .into_iter()
+            .filter(|r| r.id != session && scope.sees_session(r.team))
+            .take(HISTORY_LIMIT)
+            .collect(),
     };
     state
         .auth

@@ -11,10 +11,12 @@
 //! even that fails it rebuilds from a fresh engine snapshot and bumps the epoch, which makes
 //! every connection resync.
 //!
-//! A second task folds the log into [`Records`] (transcripts and internal chat, bounded in
-//! memory): it replays the whole log at start, in the background, then follows the same
-//! broadcast the same way, and publishes [`Fact`]s (new messages, internal messages, reads)
-//! for followers and chat notifications.
+//! A second task folds the log into [`Records`] (open sessions' transcripts and internal
+//! chat, bounded in memory): at start, in the background, it restores the archive's
+//! checkpoint and folds the log after it, then follows the same broadcast the same way; it
+//! publishes [`Fact`]s (new messages, internal messages, reads) for followers and chat
+//! notifications, and writes each finished session to the durable archive
+//! ([`SessionArchive`], read by the history route) before publishing the sequence.
 //!
 //! Stream connections never get a queue of their own: a connection remembers the last
 //! sequence it sent, and when woken computes its delta from the ring's changes since then
@@ -32,8 +34,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use mirante_core::{Event, EventKind, SessionId, TeamId};
+use mirante_core::{ContactId, Event, EventKind, SessionId, TeamId};
 use mirante_monitor::{Changes, Monitor, Visibility};
+use mirante_store::archive::{ArchivedSession, Checkpoint, MemoryArchive, SessionArchive};
 use mirante_store::{EventStore, Seq, StoreError, StoredEvent};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
@@ -196,6 +199,7 @@ impl std::fmt::Debug for MonitorService {
 struct Inner {
     live: RwLock<LiveModel>,
     records: RwLock<Records>,
+    archive: Arc<dyn SessionArchive>,
     seq: watch::Sender<u64>,
     records_seq: watch::Sender<u64>,
     facts: broadcast::Sender<Arc<Fact>>,
@@ -215,12 +219,24 @@ fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 }
 
 impl MonitorService {
-    /// Starts the service's tasks over `engine` (the log read through `log`; without one,
-    /// transcripts start empty and a lag rebuilds from a snapshot), waiting until the live
-    /// model is bootstrapped (the transcripts load in the background).
+    /// [`MonitorService::start_with_archive`] with an archive in memory.
     pub async fn start(
         engine: EngineHandle,
         log: Option<LogReader>,
+        clock: Arc<dyn Clock + Sync>,
+        config: LiveConfig,
+    ) -> MonitorService {
+        Self::start_with_archive(engine, log, Arc::new(MemoryArchive::new()), clock, config).await
+    }
+
+    /// Starts the service's tasks over `engine` (the log read through `log`; without one,
+    /// transcripts start empty and a lag rebuilds from a snapshot), waiting until the live
+    /// model is bootstrapped. Finished sessions go to `archive`; the transcripts load in
+    /// the background from its checkpoint and the log after it.
+    pub async fn start_with_archive(
+        engine: EngineHandle,
+        log: Option<LogReader>,
+        archive: Arc<dyn SessionArchive>,
         clock: Arc<dyn Clock + Sync>,
         config: LiveConfig,
     ) -> MonitorService {
@@ -236,6 +252,7 @@ impl MonitorService {
                     ring: VecDeque::new(),
                 }),
                 records: RwLock::new(Records::new(config.records)),
+                archive,
                 seq,
                 records_seq,
                 facts,
@@ -550,36 +567,115 @@ impl MonitorService {
 
     async fn run_records(
         self,
-        _engine: EngineHandle,
+        engine: EngineHandle,
         mut rx: broadcast::Receiver<crate::engine::Committed>,
         log: Option<LogReader>,
     ) {
-        // Replay the whole log, then follow the broadcast (catching up from the log again
-        // whenever the broadcast lags).
+        if log.is_some() {
+            self.restore_records(&engine).await;
+        }
+        // Finished sessions not yet in the archive (a failed write is retried).
+        let mut pending = Vec::new();
+        // Fold the log from the checkpoint, then follow the broadcast (catching up from the
+        // log again whenever the broadcast lags).
         loop {
             if let Some(log) = &log
-                && !self.catch_up_records(log).await
+                && !self.catch_up_records(log, &mut pending).await
             {
                 return;
             }
+            let mut batch: Vec<(u64, Arc<Event>)> = Vec::new();
             loop {
-                let last = self.records().seq();
-                match rx.recv().await {
-                    Ok(c) if c.seq <= last => {}
-                    // Without a log, a gap cannot be repaired: fold what comes.
-                    Ok(c) if c.seq == last + 1 || log.is_none() => {
-                        self.apply_records(&[(c.seq, c.event)])
+                let mut next = self.records().seq();
+                batch.clear();
+                let mut push = |c: crate::engine::Committed, batch: &mut Vec<_>| {
+                    if c.seq <= next {
+                        return true;
                     }
-                    Ok(_) | Err(RecvError::Lagged(_)) => break,
+                    // Without a log, a gap cannot be repaired: fold what comes.
+                    if c.seq != next + 1 && log.is_some() {
+                        return false;
+                    }
+                    next = c.seq;
+                    batch.push((c.seq, c.event));
+                    true
+                };
+                let mut gap = match rx.recv().await {
+                    Ok(c) => !push(c, &mut batch),
+                    Err(RecvError::Lagged(_)) => true,
                     Err(RecvError::Closed) => return,
+                };
+                // Drain what is already there: one archive write per burst.
+                while !gap && batch.len() < 1024 {
+                    match rx.try_recv() {
+                        Ok(c) => gap = !push(c, &mut batch),
+                        Err(broadcast::error::TryRecvError::Lagged(_)) => gap = true,
+                        Err(_) => break,
+                    }
+                }
+                self.apply_records(&batch, &mut pending).await;
+                if gap {
+                    break;
                 }
             }
         }
     }
 
-    fn apply_records(&self, events: &[(u64, Arc<Event>)]) {
+    /// Restores the records' live part from the archive's checkpoint, when it is not ahead
+    /// of the log.
+    async fn restore_records(&self, engine: &EngineHandle) {
+        let archive = Arc::clone(&self.inner.archive);
+        let checkpoint = match tokio::task::spawn_blocking(move || archive.checkpoint()).await {
+            Ok(Ok(checkpoint)) => checkpoint,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "monitor: cannot read the records checkpoint");
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "monitor: reading the records checkpoint failed");
+                None
+            }
+        };
+        let Some(checkpoint) = checkpoint else {
+            return;
+        };
+        if checkpoint.seq > engine.durable_seq() {
+            tracing::warn!(
+                checkpoint = checkpoint.seq,
+                "monitor: the records checkpoint is ahead of the log; folding the whole log"
+            );
+            return;
+        }
+        match Records::restore(self.inner.config.records, &checkpoint.payload) {
+            Ok(records) => {
+                let seq = records.seq();
+                *self
+                    .inner
+                    .records
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = records;
+                self.inner.records_seq.send_replace(seq);
+                tracing::info!(seq, "monitor: records restored from the checkpoint");
+            }
+            Err(error) => {
+                tracing::warn!(%error, "monitor: unreadable records checkpoint; folding the whole log");
+            }
+        }
+    }
+
+    /// Folds events into the records, publishes their facts, archives the sessions they
+    /// finished (with a checkpoint when one is due), then publishes the sequence: a reader
+    /// waiting for it finds a finished session in the archive.
+    async fn apply_records(
+        &self,
+        events: &[(u64, Arc<Event>)],
+        pending: &mut Vec<ArchivedSession>,
+    ) {
+        if events.is_empty() {
+            return;
+        }
         let mut facts = Vec::new();
-        let seq = {
+        let (seq, due) = {
             let mut records = self
                 .inner
                 .records
@@ -590,15 +686,56 @@ impl MonitorService {
                     facts.push(fact);
                 }
             }
-            records.seq()
+            for (finished_at, record) in records.take_finished() {
+                match serde_json::to_vec(&record) {
+                    Ok(payload) => pending.push(ArchivedSession {
+                        session: record.id.0,
+                        contact: record.contact.0,
+                        seq: finished_at,
+                        payload,
+                    }),
+                    Err(error) => tracing::error!(%error, "monitor: cannot serialize a record"),
+                }
+            }
+            (records.seq(), records.checkpoint_due())
         };
         for fact in facts {
             let _ = self.inner.facts.send(Arc::new(fact));
         }
+        // Only this task writes the records: read at `seq`, without blocking readers.
+        let checkpoint = due.then(|| Checkpoint {
+            seq,
+            payload: self.records().checkpoint(),
+        });
+        if !pending.is_empty() || checkpoint.is_some() {
+            let archive = Arc::clone(&self.inner.archive);
+            let batch = std::mem::take(pending);
+            let written = tokio::task::spawn_blocking(move || {
+                let result = archive.record(&batch, checkpoint.as_ref());
+                (result, batch)
+            })
+            .await;
+            match written {
+                Ok((Ok(()), _)) => {
+                    if due {
+                        self.inner
+                            .records
+                            .write()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .checkpointed(seq);
+                    }
+                }
+                Ok((Err(error), batch)) => {
+                    tracing::error!(%error, "monitor: cannot write the session archive; retrying with the next batch");
+                    *pending = batch;
+                }
+                Err(error) => tracing::error!(%error, "monitor: the archive write failed"),
+            }
+        }
         self.inner.records_seq.send_replace(seq);
     }
 
-    async fn catch_up_records(&self, log: &LogReader) -> bool {
+    async fn catch_up_records(&self, log: &LogReader, pending: &mut Vec<ArchivedSession>) -> bool {
         loop {
             let after = self.records().seq();
             let chunk = match log(after, 4096).await {
@@ -614,8 +751,52 @@ impl MonitorService {
             let Some(events) = decode(after, &chunk) else {
                 return false;
             };
-            self.apply_records(&events);
+            self.apply_records(&events, pending).await;
         }
+    }
+
+    /// A finished session's record, from the archive.
+    pub async fn archived_session(
+        &self,
+        session: SessionId,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let archive = Arc::clone(&self.inner.archive);
+        let found = tokio::task::spawn_blocking(move || archive.session(session.0))
+            .await
+            .map_err(|e| StoreError::Backend(format!("archive read failed: {e}")))??;
+        found.map(|a| decode_record(&a)).transpose()
+    }
+
+    /// A contact's sessions, newest first, at most `limit`: the open ones (memory) and the
+    /// finished ones (the archive).
+    pub async fn contact_history(
+        &self,
+        contact: ContactId,
+        limit: usize,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        let open: Vec<SessionRecord> = self
+            .records()
+            .contact_sessions(contact)
+            .take(limit)
+            .cloned()
+            .collect();
+        let archive = Arc::clone(&self.inner.archive);
+        let archived =
+            tokio::task::spawn_blocking(move || archive.contact_sessions(contact.0, None, limit))
+                .await
+                .map_err(|e| StoreError::Backend(format!("archive read failed: {e}")))??;
+        let mut all = archived
+            .iter()
+            .map(decode_record)
+            .collect::<Result<Vec<_>, _>>()?;
+        // A session that finished between the two reads is in both: keep the archived copy.
+        all.extend(
+            open.into_iter()
+                .filter(|o| !archived.iter().any(|a| a.session == o.id.0)),
+        );
+        all.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        all.truncate(limit);
+        Ok(all)
     }
 
     pub(crate) fn frames(&self) -> std::sync::MutexGuard<'_, stream::FrameCache> {
@@ -624,6 +805,11 @@ impl MonitorService {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+fn decode_record(archived: &ArchivedSession) -> Result<SessionRecord, StoreError> {
+    serde_json::from_slice(&archived.payload)
+        .map_err(|e| StoreError::Corrupt(format!("archived session {}: {e}", archived.session)))
 }
 
 fn decode(after: u64, chunk: &[StoredEvent]) -> Option<Vec<(u64, Arc<Event>)>> {

@@ -2,12 +2,16 @@
 //! (M-40, the transcript so far), *Conferir histórico* (M-41, the contact's earlier sessions)
 //! and the *chat interno* (M-11, conversations and unread counts) answer from.
 //!
-//! Both are folds of events in log order, bootstrapped by replaying the log at start and
-//! then fed by the engine's broadcast (see [`super::MonitorService`]). Memory is bounded:
-//! at most [`RecordLimits::finished_sessions`] finished sessions are kept (oldest finished
-//! forgotten first), at most [`RecordLimits::messages_per_session`] messages per session
-//! (the newest; `truncated` says so) and [`RecordLimits::messages_per_conversation`] per
-//! internal conversation. Older history stays in the log (reports read it).
+//! Both are folds of events in log order, fed by the engine's broadcast (see
+//! [`super::MonitorService`]). Memory holds only the live part: open sessions' transcripts
+//! (at most [`RecordLimits::messages_per_session`] messages each, the newest; `truncated`
+//! says so) and the internal conversations (at most
+//! [`RecordLimits::messages_per_conversation`] each). A session that finishes leaves memory
+//! for the durable archive ([`mirante_store::archive::SessionArchive`]):
+//! [`Records::take_finished`] hands the service what to archive after each batch, and the
+//! history route reads the archive. Every [`RecordLimits::checkpoint_every`] events the live
+//! part is checkpointed into the archive too ([`Records::checkpoint`]), so a restart
+//! restores it ([`Records::restore`]) and folds only the log after the checkpoint.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -17,14 +21,14 @@ use mirante_core::{
     AgentId, ChannelId, ContactId, Event, EventKind, FinishReason, Outcome, SessionId,
     SupervisorId, TeamId, Timestamp,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Bounds of the in-memory records.
 #[derive(Debug, Clone, Copy)]
 pub struct RecordLimits {
-    /// Finished sessions kept with their transcripts.
-    pub finished_sessions: usize,
+    /// Events folded between two checkpoints of the live part into the archive.
+    pub checkpoint_every: u64,
     /// Messages kept per session (the newest).
     pub messages_per_session: usize,
     /// Messages kept per internal conversation (the newest).
@@ -34,7 +38,7 @@ pub struct RecordLimits {
 impl Default for RecordLimits {
     fn default() -> Self {
         Self {
-            finished_sessions: 50_000,
+            checkpoint_every: 20_000,
             messages_per_session: 500,
             messages_per_conversation: 1_000,
         }
@@ -42,7 +46,7 @@ impl Default for RecordLimits {
 }
 
 /// One message of a transcript.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MessageView {
     /// Message id.
     pub id: u64,
@@ -61,8 +65,9 @@ pub struct MessageView {
     pub attachments: usize,
 }
 
-/// One session's record: where it went, how it ended, its transcript.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+/// One session's record: where it went, how it ended, its transcript (also the archived
+/// payload, as JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SessionRecord {
     /// Id.
     #[schema(value_type = u64)]
@@ -95,7 +100,7 @@ pub struct SessionRecord {
     pub outcome: Option<Outcome>,
     /// Wrap-up code.
     pub wrapup: Option<String>,
-    /// Older messages were dropped from memory (they remain in the log).
+    /// Older messages were dropped (they remain in the log).
     pub truncated: bool,
     /// The transcript (oldest first).
     #[schema(value_type = Vec<MessageView>)]
@@ -103,7 +108,7 @@ pub struct SessionRecord {
 }
 
 /// One internal chat message (M-11).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ChatMessage {
     /// Id.
     pub id: u64,
@@ -136,7 +141,7 @@ pub struct ChatSummary {
     pub agent_read_up_to: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Conversation {
     messages: VecDeque<ChatMessage>,
     read_by_agent: u64,
@@ -168,15 +173,34 @@ pub enum Fact {
     Followers(SessionId, Arc<[super::Follower]>),
 }
 
-/// Transcripts (open and recently finished sessions) and internal conversations.
+/// Open sessions' transcripts and internal conversations, plus the sessions finished since
+/// the service last took them for the archive.
 #[derive(Debug, Default)]
 pub struct Records {
     limits: RecordLimits,
     seq: u64,
+    /// The sequence of the last checkpoint written (or restored).
+    checkpointed: u64,
     sessions: HashMap<SessionId, SessionRecord>,
     by_contact: HashMap<ContactId, Vec<SessionId>>,
-    finished: VecDeque<SessionId>,
+    finished: Vec<(u64, SessionRecord)>,
     chats: BTreeMap<(SupervisorId, AgentId), Conversation>,
+}
+
+/// The live part as checkpointed (JSON): open sessions, in id order, and conversations.
+#[derive(Debug, Serialize, Deserialize)]
+struct Saved {
+    seq: u64,
+    sessions: Vec<SessionRecord>,
+    chats: Vec<(SupervisorId, AgentId, Conversation)>,
+}
+
+/// Borrowed twin of [`Saved`] for writing without cloning.
+#[derive(Serialize)]
+struct SavedRef<'a> {
+    seq: u64,
+    sessions: Vec<&'a SessionRecord>,
+    chats: Vec<(SupervisorId, AgentId, &'a Conversation)>,
 }
 
 impl Records {
@@ -188,17 +212,71 @@ impl Records {
         }
     }
 
+    /// Records restored from a checkpoint payload ([`Records::checkpoint`]).
+    pub fn restore(limits: RecordLimits, payload: &[u8]) -> Result<Records, serde_json::Error> {
+        let saved: Saved = serde_json::from_slice(payload)?;
+        let mut r = Records::new(limits);
+        r.seq = saved.seq;
+        r.checkpointed = saved.seq;
+        for record in saved.sessions {
+            r.by_contact
+                .entry(record.contact)
+                .or_default()
+                .push(record.id);
+            r.sessions.insert(record.id, record);
+        }
+        r.chats = saved
+            .chats
+            .into_iter()
+            .map(|(supervisor, agent, c)| ((supervisor, agent), c))
+            .collect();
+        Ok(r)
+    }
+
+    /// The live part (open sessions, conversations) as of [`Records::seq`], serialized.
+    pub fn checkpoint(&self) -> Vec<u8> {
+        let mut sessions: Vec<&SessionRecord> = self.sessions.values().collect();
+        sessions.sort_unstable_by_key(|r| r.id);
+        let saved = SavedRef {
+            seq: self.seq,
+            sessions,
+            chats: self
+                .chats
+                .iter()
+                .map(|((supervisor, agent), c)| (*supervisor, *agent, c))
+                .collect(),
+        };
+        serde_json::to_vec(&saved).unwrap_or_default()
+    }
+
+    /// True when [`RecordLimits::checkpoint_every`] events were folded since the last
+    /// checkpoint.
+    pub fn checkpoint_due(&self) -> bool {
+        self.seq >= self.checkpointed + self.limits.checkpoint_every.max(1)
+    }
+
+    /// Notes that a checkpoint at `seq` was written.
+    pub fn checkpointed(&mut self, seq: u64) {
+        self.checkpointed = self.checkpointed.max(seq);
+    }
+
+    /// The sessions finished since the last call, each with the sequence of the event that
+    /// finished it: they are no longer in memory, the caller archives them.
+    pub fn take_finished(&mut self) -> Vec<(u64, SessionRecord)> {
+        std::mem::take(&mut self.finished)
+    }
+
     /// The last folded sequence number.
     pub fn seq(&self) -> u64 {
         self.seq
     }
 
-    /// One session's record (open or kept after finishing).
+    /// An open session's record (a finished one is in the archive).
     pub fn session(&self, id: SessionId) -> Option<&SessionRecord> {
         self.sessions.get(&id)
     }
 
-    /// The contact's sessions known here, newest first.
+    /// The contact's open sessions, newest first.
     pub fn contact_sessions(&self, contact: ContactId) -> impl Iterator<Item = &SessionRecord> {
         self.by_contact
             .get(&contact)
@@ -335,17 +413,12 @@ impl Records {
                 wrapup,
                 ..
             } => {
-                let r = self.sessions.get_mut(session)?;
+                let mut r = self.forget(*session)?;
                 r.finished_at = Some(at);
                 r.reason = Some(*reason);
                 r.outcome = Some(*outcome);
                 r.wrapup = wrapup.clone();
-                self.finished.push_back(*session);
-                while self.finished.len() > self.limits.finished_sessions {
-                    if let Some(old) = self.finished.pop_front() {
-                        self.forget(old);
-                    }
-                }
+                self.finished.push((seq, r));
                 Some(Fact::Finished(*session))
             }
             EventKind::InternalMessageSent {
@@ -394,15 +467,15 @@ impl Records {
         }
     }
 
-    fn forget(&mut self, id: SessionId) {
-        if let Some(r) = self.sessions.remove(&id)
-            && let Some(v) = self.by_contact.get_mut(&r.contact)
-        {
+    fn forget(&mut self, id: SessionId) -> Option<SessionRecord> {
+        let r = self.sessions.remove(&id)?;
+        if let Some(v) = self.by_contact.get_mut(&r.contact) {
             v.retain(|s| *s != id);
             if v.is_empty() {
                 self.by_contact.remove(&r.contact);
             }
         }
+        Some(r)
     }
 }
 
@@ -460,9 +533,9 @@ mod tests {
     }
 
     #[test]
-    fn m41_history_is_bounded_and_keeps_the_newest() {
+    fn m41_finished_sessions_leave_memory_for_the_archive() {
         let mut r = Records::new(RecordLimits {
-            finished_sessions: 2,
+            checkpoint_every: 10,
             messages_per_session: 2,
             messages_per_conversation: 2,
         });
@@ -476,15 +549,56 @@ mod tests {
             for m in 0..3 {
                 feed(&mut r, msg(s, s * 10 + m));
             }
-            feed(&mut r, finish(s));
+            if s < 3 {
+                feed(&mut r, finish(s));
+            }
         }
-        let kept: Vec<u64> = r.contact_sessions(ContactId(7)).map(|s| s.id.0).collect();
-        assert_eq!(kept, vec![3, 2], "the oldest finished session is forgotten");
+        let open: Vec<u64> = r.contact_sessions(ContactId(7)).map(|s| s.id.0).collect();
+        assert_eq!(open, vec![3], "only the open session stays in memory");
         let s3 = r.session(SessionId(3)).unwrap();
         assert!(s3.truncated);
         assert_eq!(
             s3.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
             vec![31, 32]
+        );
+        let finished = r.take_finished();
+        assert_eq!(
+            finished
+                .iter()
+                .map(|(seq, s)| (*seq, s.id.0, s.finished_at.is_some()))
+                .collect::<Vec<_>>(),
+            vec![(5, 1, true), (10, 2, true)]
+        );
+        assert!(r.take_finished().is_empty());
+        assert!(r.checkpoint_due());
+    }
+
+    #[test]
+    fn m41_checkpoint_restores_the_live_part() {
+        let mut r = Records::new(RecordLimits::default());
+        r.apply(1, &start(1, 7));
+        r.apply(2, &msg(1, 10));
+        r.apply(
+            3,
+            &ev(
+                3,
+                EventKind::InternalMessageSent {
+                    message: InternalMessageId(1),
+                    agent: AgentId(1),
+                    supervisor: SupervisorId(9),
+                    from_agent: true,
+                    text: "x".into(),
+                },
+            ),
+        );
+        let back = Records::restore(RecordLimits::default(), &r.checkpoint()).unwrap();
+        assert_eq!(back.seq(), 3);
+        assert!(!back.checkpoint_due());
+        assert_eq!(back.session(SessionId(1)), r.session(SessionId(1)));
+        assert_eq!(back.contact_sessions(ContactId(7)).count(), 1);
+        assert_eq!(
+            back.summaries(SupervisorId(9)),
+            r.summaries(SupervisorId(9))
         );
     }
 
