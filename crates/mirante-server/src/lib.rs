@@ -19,6 +19,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use mirante_store::EventStore;
 use mirante_store::accounts::AccountStore;
+use mirante_store::archive::{MemoryArchive, SessionArchive};
 use tokio::net::TcpListener;
 
 use crate::auth::mail::{LogMailer, Mailer};
@@ -42,6 +43,8 @@ pub struct RunConfig {
     pub mailer: Arc<dyn Mailer>,
     /// Called once the engine runs, before HTTP is served (the demo starts its simulator).
     pub on_engine: Option<EngineHook>,
+    /// Where finished sessions are archived with their transcripts (M-41); `None`: memory.
+    pub archive: Option<Arc<dyn SessionArchive>>,
 }
 
 /// A hook given the engine once it runs.
@@ -63,6 +66,7 @@ impl Default for RunConfig {
             auth: AuthConfig::default(),
             mailer: Arc::new(LogMailer),
             on_engine: None,
+            archive: None,
         }
     }
 }
@@ -86,6 +90,7 @@ impl RunConfig {
             auth: config.auth_config(),
             mailer,
             on_engine: None,
+            archive: None,
         }
     }
 }
@@ -127,9 +132,12 @@ where
         metrics: config.metrics,
         command_api: config.command_api,
         auth: AuthState::new(accounts, Arc::new(SystemClock), config.auth, config.mailer),
-        monitor: monitor::MonitorService::start(
+        monitor: monitor::MonitorService::start_with_archive(
             engine.handle.clone(),
             Some(log.clone()),
+            config
+                .archive
+                .unwrap_or_else(|| Arc::new(MemoryArchive::new())),
             Arc::new(SystemClock),
             monitor::LiveConfig::default(),
         )

@@ -16,7 +16,7 @@ use mirante_server::engine::{Clock, SystemClock};
 use mirante_server::{EngineHook, RunConfig, demo, run, telemetry};
 use mirante_store::Durability;
 use mirante_store::accounts::AccountStore;
-use mirante_store_sqlite::{SqliteAccounts, SqliteStore};
+use mirante_store_sqlite::{SqliteAccounts, SqliteArchive, SqliteStore};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
@@ -116,7 +116,12 @@ async fn serve(config: ServeConfig, demo: Option<DemoConfig>) -> anyhow::Result<
     let mailer = mail::from_option(&config.mail.0, &config.mail_from)
         .map_err(anyhow::Error::msg)
         .context("setting up --mail")?;
+    // The archive is derived from the log (a lost write is redone from the previous
+    // checkpoint at start), so it does not need to fsync every commit.
+    let archive = SqliteArchive::open(&path, Durability::Normal)
+        .with_context(|| format!("opening the session archive in {}", path.display()))?;
     let mut run_config = RunConfig::from_serve(&config, Some(metrics), mailer);
+    run_config.archive = Some(Arc::new(archive));
 
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut announce = Vec::new();
