@@ -794,7 +794,7 @@ impl MonitorService {
             open.into_iter()
                 .filter(|o| !archived.iter().any(|a| a.session == o.id.0)),
         );
-        all.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        all.sort_unstable_by_key(|r| std::cmp::Reverse(r.id));
         all.truncate(limit);
         Ok(all)
     }
