@@ -1,9 +1,12 @@
 //! Feeds: small read models the API serves, folded from the engine's committed events —
 //! the **outbound feed** of each channel (bot, agent, supervisor and system messages its
 //! integration must deliver, in log order, with the event sequence as cursor), the index
-//! message → channel that delivery-status updates are checked against, the transcripts of
-//! open sessions (the agent's view) and the internal-chat conversations (M-11) — plus the
-//! optional **webhook** delivery of the outbound feed ([`webhook`]).
+//! message → channel that delivery-status updates are checked against and the transcripts of
+//! open sessions (the agent's view: attachment metadata, delivery status, cursor) — plus the
+//! optional **webhook** delivery of the outbound feed ([`webhook`]). The internal chat
+//! (M-11) is not kept here: both sides read the monitor's records
+//! ([`crate::monitor::Records`]); [`ChatEntry`] and [`ConversationSummary`] are the agent's
+//! wire shapes of it.
 //!
 //! One task ([`Feeds::start`]) owns the folding: it subscribes to the engine's broadcast
 //! *before* reading the state, rebuilds the recent past from the durable log (the last
@@ -12,8 +15,8 @@
 //! repaired from the log (or, without a log, recorded as a gap in every feed). Everything it
 //! keeps is bounded: [`KEEP_PER_CHANNEL`] outbound messages per channel (a cursor older than
 //! that answers from the oldest kept with `gap: true`), [`KEEP_PER_SESSION`] messages per
-//! open session (dropped when the session finishes) and [`KEEP_PER_CONVERSATION`] internal
-//! messages per conversation. Reads take a short `std` mutex, never held across `.await`.
+//! open session (dropped when the session finishes). Reads take a short `std` mutex, never
+//! held across `.await`.
 
 pub mod webhook;
 
@@ -23,7 +26,7 @@ use std::time::Duration;
 
 use mirante_core::{
     AgentId, Attachment, Author, ChannelId, ContactId, DeliveryStatus, Event, EventKind,
-    InternalMessageId, MessageId, SessionId, SupervisorId, Timestamp,
+    InternalMessageId, MessageId, SessionId, Timestamp,
 };
 use mirante_store::Seq;
 use serde::Serialize;
@@ -35,7 +38,7 @@ use crate::engine::{Committed, EngineHandle};
 pub const KEEP_PER_CHANNEL: usize = 10_000;
 /// Messages kept per open session (its transcript).
 pub const KEEP_PER_SESSION: usize = 1_000;
-/// Internal messages kept per conversation (agent × supervisor).
+/// Internal messages an agent's conversation answer carries (the newest).
 pub const KEEP_PER_CONVERSATION: usize = 500;
 /// Events of the durable log replayed at start to rebuild the feeds.
 pub const REPLAY_EVENTS: u64 = 200_000;
@@ -175,7 +178,6 @@ struct Model {
     message_channel: HashMap<MessageId, ChannelId>,
     status: HashMap<MessageId, DeliveryStatus>,
     transcripts: HashMap<SessionId, VecDeque<TranscriptEntry>>,
-    chats: HashMap<(AgentId, SupervisorId), Conversation>,
     /// Below this sequence a channel that has no feed yet may have lost messages.
     horizon: Seq,
 }
@@ -192,11 +194,6 @@ struct ChannelFeed {
     messages: VecDeque<Outbound>,
     /// Messages at or below this sequence may be missing.
     horizon: Seq,
-}
-
-#[derive(Default)]
-struct Conversation {
-    messages: VecDeque<ChatEntry>,
 }
 
 fn lock(model: &Mutex<Model>) -> MutexGuard<'_, Model> {
@@ -311,39 +308,6 @@ impl Feeds {
                     .collect()
             })
             .unwrap_or_default()
-    }
-
-    /// The internal messages between `agent` and `supervisor`, oldest first.
-    pub async fn conversation(&self, agent: AgentId, supervisor: SupervisorId) -> Vec<ChatEntry> {
-        self.caught_up().await;
-        lock(&self.inner.model)
-            .chats
-            .get(&(agent, supervisor))
-            .map(|c| c.messages.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// The conversations of `agent`, by supervisor.
-    pub async fn conversations(&self, agent: AgentId) -> Vec<ConversationSummary> {
-        self.caught_up().await;
-        let model = lock(&self.inner.model);
-        let mut list: Vec<ConversationSummary> = model
-            .chats
-            .iter()
-            .filter(|((a, _), _)| *a == agent)
-            .map(|((_, s), c)| ConversationSummary {
-                supervisor: s.0,
-                messages: c.messages.len(),
-                unread: c
-                    .messages
-                    .iter()
-                    .filter(|m| !m.from_agent && !m.read)
-                    .count(),
-                last: c.messages.back().cloned(),
-            })
-            .collect();
-        list.sort_by_key(|c| c.supervisor);
-        list
     }
 
     /// The webhook registry.
@@ -630,40 +594,6 @@ impl Model {
             EventKind::SessionFinished { session, .. } => {
                 self.sessions.remove(&session);
                 self.transcripts.remove(&session);
-            }
-            EventKind::InternalMessageSent {
-                message,
-                agent,
-                supervisor,
-                from_agent,
-                text,
-            } => {
-                let c = self.chats.entry((agent, supervisor)).or_default();
-                c.messages.push_back(ChatEntry {
-                    id: message,
-                    from_agent,
-                    text,
-                    at,
-                    read: false,
-                });
-                if c.messages.len() > KEEP_PER_CONVERSATION {
-                    c.messages.pop_front();
-                }
-            }
-            EventKind::InternalMessagesRead {
-                agent,
-                supervisor,
-                by_agent,
-                up_to,
-            } => {
-                if let Some(c) = self.chats.get_mut(&(agent, supervisor)) {
-                    for m in c.messages.iter_mut() {
-                        // The reader reads what the other side wrote.
-                        if m.id <= up_to && m.from_agent != by_agent {
-                            m.read = true;
-                        }
-                    }
-                }
             }
             _ => {}
         }

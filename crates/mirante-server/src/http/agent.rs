@@ -646,7 +646,19 @@ async fn conversations(
     auth: Auth,
 ) -> Result<Json<Vec<ConversationSummary>>, ApiError> {
     let agent = me(&auth.principal)?;
-    Ok(Json(state.feeds.conversations(agent).await))
+    records_caught_up(&state).await;
+    Ok(Json(state.monitor.records().agent_conversations(agent)))
+}
+
+/// Waits (at most 2 s) until the records (the one copy of the internal chat) hold
+/// everything durable, so an answer reflects the caller's own earlier requests.
+async fn records_caught_up(state: &AppState) {
+    let durable = state.engine.durable_seq();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        state.monitor.wait_records(durable),
+    )
+    .await;
 }
 
 /// 404 unless `id` is an enabled administrator's account.
@@ -671,7 +683,13 @@ async fn conversation(
 ) -> Result<Json<Vec<ChatEntry>>, ApiError> {
     let agent = me(&auth.principal)?;
     let supervisor = supervisor(&state, id).await?;
-    Ok(Json(state.feeds.conversation(agent, supervisor).await))
+    records_caught_up(&state).await;
+    Ok(Json(
+        state
+            .monitor
+            .records()
+            .agent_conversation(agent, supervisor),
+    ))
 }
 
 /// Writes to a supervisor.

@@ -1,6 +1,7 @@
 //! Transcripts and internal chat as read models fed by the event log: what *Acompanhar*
 //! (M-40, the transcript so far), *Conferir histórico* (M-41, the contact's earlier sessions)
-//! and the *chat interno* (M-11, conversations and unread counts) answer from.
+//! and the *chat interno* (M-11, conversations and unread counts) answer from — for the
+//! supervisors and, for the chat, for the agents too (`/api/v1/me/chat`): one copy.
 //!
 //! Both are folds of events in log order, fed by the engine's broadcast (see
 //! [`super::MonitorService`]). Memory holds only the live part: open sessions' transcripts
@@ -18,10 +19,12 @@ use std::sync::Arc;
 
 use mirante_core::event::Author;
 use mirante_core::{
-    AgentId, ChannelId, ContactId, Event, EventKind, FinishReason, Outcome, SessionId,
-    SupervisorId, TeamId, Timestamp,
+    AgentId, ChannelId, ContactId, Event, EventKind, FinishReason, InternalMessageId, Outcome,
+    SessionId, SupervisorId, TeamId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
+
+use crate::feeds::{ChatEntry, ConversationSummary, KEEP_PER_CONVERSATION};
 use utoipa::ToSchema;
 
 /// Bounds of the in-memory records.
@@ -146,6 +149,24 @@ struct Conversation {
     messages: VecDeque<ChatMessage>,
     read_by_agent: u64,
     read_by_supervisor: u64,
+}
+
+impl Conversation {
+    /// A message in the agent's shape: read when the *other* side read up to it.
+    fn agent_entry(&self, m: &ChatMessage) -> ChatEntry {
+        let read_up_to = if m.from_agent {
+            self.read_by_supervisor
+        } else {
+            self.read_by_agent
+        };
+        ChatEntry {
+            id: InternalMessageId(m.id),
+            from_agent: m.from_agent,
+            text: m.text.clone(),
+            at: m.at,
+            read: m.id <= read_up_to,
+        }
+    }
 }
 
 /// What a folded event means for live followers (published by the service).
@@ -323,6 +344,48 @@ impl Records {
                 last: c.messages.back().cloned(),
                 agent_read_up_to: c.read_by_agent,
             })
+            .collect()
+    }
+
+    /// The agent's side of the internal chat (M-11, `GET /api/v1/me/chat`): its
+    /// conversations, by supervisor, with the messages from the supervisor it has not read.
+    pub fn agent_conversations(&self, agent: AgentId) -> Vec<ConversationSummary> {
+        let mut list: Vec<ConversationSummary> = self
+            .chats
+            .iter()
+            .filter(|((_, a), _)| *a == agent)
+            .map(|((supervisor, _), c)| {
+                let kept = c.messages.len().min(KEEP_PER_CONVERSATION);
+                ConversationSummary {
+                    supervisor: supervisor.0,
+                    messages: kept,
+                    unread: c
+                        .messages
+                        .iter()
+                        .rev()
+                        .take(kept)
+                        .filter(|m| !m.from_agent && m.id > c.read_by_agent)
+                        .count(),
+                    last: c.messages.back().map(|m| c.agent_entry(m)),
+                }
+            })
+            .collect();
+        list.sort_by_key(|c| c.supervisor);
+        list
+    }
+
+    /// One conversation as the agent sees it (`GET /api/v1/me/chat/{id}`): the newest
+    /// [`KEEP_PER_CONVERSATION`] messages, oldest first, each with whether the other side
+    /// read it.
+    pub fn agent_conversation(&self, agent: AgentId, supervisor: SupervisorId) -> Vec<ChatEntry> {
+        let Some(c) = self.chats.get(&(supervisor, agent)) else {
+            return Vec::new();
+        };
+        let skip = c.messages.len().saturating_sub(KEEP_PER_CONVERSATION);
+        c.messages
+            .iter()
+            .skip(skip)
+            .map(|m| c.agent_entry(m))
             .collect()
     }
 
@@ -635,6 +698,24 @@ mod tests {
         );
         assert_eq!(r.summaries(SupervisorId(9))[0].unread, 0);
         assert!(r.summaries(SupervisorId(8)).is_empty());
+        // The agent's side of the same conversation.
+        let mine = r.agent_conversations(AgentId(1));
+        assert_eq!(
+            (
+                mine.len(),
+                mine[0].supervisor,
+                mine[0].messages,
+                mine[0].unread
+            ),
+            (1, 9, 3, 1)
+        );
+        let entries = r.agent_conversation(AgentId(1), SupervisorId(9));
+        assert_eq!(
+            entries.iter().map(|e| e.read).collect::<Vec<_>>(),
+            vec![true, true, false],
+            "the supervisor read the agent's messages; the agent has not read the reply"
+        );
+        assert!(r.agent_conversations(AgentId(2)).is_empty());
         assert_eq!(
             r.conversation(SupervisorId(9), AgentId(1), None, 2).len(),
             2
