@@ -15,6 +15,7 @@ usage: cargo xtask <command>
 commands:
   test           everything CI checks: rustfmt, clippy (warnings are errors), all tests
   bench [WHICH]  benchmarks; WHICH = all (default) | p1-p2 | p3 | p4 | p4-store | p5 | erlang-c
+                 | http (the simulator over HTTP against a server vs in-process)
                  | p7 (the web UI under load in Chromium; node web/perf/p7.mjs);
                  reports go to bench-out/
   demo [ARGS]    build and run `mirante demo`: the server on the embedded database
@@ -333,6 +334,7 @@ const BENCHES: &[(&str, &str, &str)] = &[
     ("p4-store", "mirante-store-sqlite", "ingest"),
     ("p5", "mirante-server", "cold_start"),
     ("p1-p2", "mirante-server", "fanout"),
+    ("http", "mirante-server", "sim_http"),
     ("erlang-c", "mirante-sim", "erlang_c"),
 ];
 
