@@ -1,11 +1,19 @@
 //! How the simulator reaches the system: a [`Driver`] takes the same commands real customers,
 //! agents and channels send, and answers with the events they caused.
 //!
-//! [`InProcess`] wraps a [`mirante_core::Core`] directly (fast tests, engine benchmarks). An
-//! HTTP driver against a running server fits behind the same trait later: its `Error` carries
-//! the API's `{code, message}`, its `execute` returns the events the command caused (from the
-//! API answer or the live stream), and its `tick`/`next_deadline` are no-ops because the
-//! server keeps its own clock (the simulation is then paced in real time by the runner).
+//! [`InProcess`] wraps a [`mirante_core::Core`] directly (fast tests, engine benchmarks).
+//! `crate::http::HttpDriver` (feature `http`) drives a running server over its API for
+//! full-stack load: customers through the channel API with their channel's token, agents
+//! through `/api/v1/me` with their own sessions; its `Error` carries the API's
+//! `{code, message}`. The server decides assignments, bot steps and timeouts on its own, so
+//! the events a command caused are not in the API's answer: the HTTP driver reads the
+//! *Monitoramento* view (`GET /api/v1/monitor`, one state at one sequence number) once it
+//! has caught up with the durable sequence (`GET /healthz`), and turns the difference from
+//! the previous view into events — chosen over the agents' `/me/sessions` (each agent sees
+//! only its part, nobody sees the bot) and the live stream (coalesced every 100 ms, which
+//! would pace a fast run). Its `tick`/`next_deadline` are no-ops because the server keeps
+//! its own clock (the runner paces the simulation in real time, or as fast as the server
+//! answers).
 
 use mirante_core::{Command, Core, DomainError, Event, Timestamp};
 use std::fmt;

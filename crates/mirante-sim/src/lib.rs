@@ -5,9 +5,10 @@
 //!
 //! - [`Scenario`] is the contact center as data; [`demo::demo`] is the believable one the
 //!   `mirante demo` command shows, [`QueueTruth::scenario`] the M/M/c queue.
-//! - [`Simulation`] runs a scenario on a [`Driver`] (today [`InProcess`]; an HTTP driver
-//!   fits behind the same trait): [`Simulation::run_until`] as fast as possible, or
-//!   [`Simulation::next_action_time`] + [`Simulation::step`] for a real-time runner.
+//! - [`Simulation`] runs a scenario on a [`Driver`] ([`InProcess`]; with the feature `http`,
+//!   `http::HttpDriver` against a running server; [`Timed`] around either for latencies):
+//!   [`Simulation::run_until`] as fast as possible, or [`Simulation::next_action_time`] +
+//!   [`Simulation::step`] for a real-time runner.
 //! - [`World`] is what the simulator knows, folded from events; it also checks FIFO and
 //!   work conservation (D-10) after every command and tick.
 //! - [`erlang`] and [`QueueTruth`] compare the engine's queueing with Erlang C
