@@ -1,12 +1,11 @@
 //! Feeds: small read models the API serves, folded from the engine's committed events —
 //! the **outbound feed** of each channel (bot, agent, supervisor and system messages its
 //! integration must deliver, in log order, with the event sequence as cursor), the index
-//! message → channel that delivery-status updates are checked against and the transcripts of
-//! open sessions (the agent's view: attachment metadata, delivery status, cursor) — plus the
-//! optional **webhook** delivery of the outbound feed ([`webhook`]). The internal chat
-//! (M-11) is not kept here: both sides read the monitor's records
-//! ([`crate::monitor::Records`]); [`ChatEntry`] and [`ConversationSummary`] are the agent's
-//! wire shapes of it.
+//! message → channel that delivery-status updates are checked against — plus the optional
+//! **webhook** delivery of the outbound feed ([`webhook`]). Transcripts and the internal
+//! chat (M-11) are not kept here: supervisors and agents read one copy, the monitor's
+//! records ([`crate::monitor::Records`]); [`TranscriptEntry`], [`ChatEntry`] and
+//! [`ConversationSummary`] are the agent's wire shapes of them.
 //!
 //! One task ([`Feeds::start`]) owns the folding: it subscribes to the engine's broadcast
 //! *before* reading the state, rebuilds the recent past from the durable log (the last
@@ -14,9 +13,8 @@
 //! they are published. It never slows the engine down: the broadcast is bounded and a lag is
 //! repaired from the log (or, without a log, recorded as a gap in every feed). Everything it
 //! keeps is bounded: [`KEEP_PER_CHANNEL`] outbound messages per channel (a cursor older than
-//! that answers from the oldest kept with `gap: true`), [`KEEP_PER_SESSION`] messages per
-//! open session (dropped when the session finishes). Reads take a short `std` mutex, never
-//! held across `.await`.
+//! that answers from the oldest kept with `gap: true`). Reads take a short `std` mutex,
+//! never held across `.await`.
 
 pub mod webhook;
 
@@ -36,7 +34,7 @@ use crate::engine::{Committed, EngineHandle};
 
 /// Outbound messages kept per channel.
 pub const KEEP_PER_CHANNEL: usize = 10_000;
-/// Messages kept per open session (its transcript).
+/// Messages kept per open session (its transcript, in the records).
 pub const KEEP_PER_SESSION: usize = 1_000;
 /// Internal messages an agent's conversation answer carries (the newest).
 pub const KEEP_PER_CONVERSATION: usize = 500;
@@ -176,8 +174,6 @@ struct Model {
     channels: HashMap<ChannelId, ChannelFeed>,
     /// Outbound messages kept in a channel feed → their channel.
     message_channel: HashMap<MessageId, ChannelId>,
-    status: HashMap<MessageId, DeliveryStatus>,
-    transcripts: HashMap<SessionId, VecDeque<TranscriptEntry>>,
     /// Below this sequence a channel that has no feed yet may have lost messages.
     horizon: Seq,
 }
@@ -202,7 +198,8 @@ fn lock(model: &Mutex<Model>) -> MutexGuard<'_, Model> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn author_name(author: Author) -> &'static str {
+/// An author's wire name.
+pub(crate) fn author_name(author: Author) -> &'static str {
     match author {
         Author::Customer => "customer",
         Author::Bot => "bot",
@@ -290,24 +287,6 @@ impl Feeds {
             .message_channel
             .get(&message)
             .copied()
-    }
-
-    /// The transcript of an open session (the last [`KEEP_PER_SESSION`] messages).
-    pub async fn transcript(&self, session: SessionId) -> Vec<TranscriptEntry> {
-        self.caught_up().await;
-        let model = lock(&self.inner.model);
-        model
-            .transcripts
-            .get(&session)
-            .map(|t| {
-                t.iter()
-                    .map(|e| TranscriptEntry {
-                        status: model.status.get(&e.message).copied(),
-                        ..e.clone()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
     }
 
     /// The webhook registry.
@@ -537,20 +516,6 @@ impl Model {
                 attachments,
                 ..
             } => {
-                let transcript = self.transcripts.entry(session).or_default();
-                transcript.push_back(TranscriptEntry {
-                    seq,
-                    message,
-                    author: author_name(author),
-                    agent,
-                    text: text.clone(),
-                    attachments: attachments.clone(),
-                    at,
-                    status: None,
-                });
-                if transcript.len() > KEEP_PER_SESSION {
-                    transcript.pop_front();
-                }
                 if author == Author::Customer {
                     return None;
                 }
@@ -581,19 +546,12 @@ impl Model {
                 {
                     feed.horizon = old.seq;
                     self.message_channel.remove(&old.message);
-                    self.status.remove(&old.message);
                 }
                 self.message_channel.insert(message, info.channel);
                 return Some((info.channel, out));
             }
-            EventKind::MessageStatusChanged {
-                message, status, ..
-            } if self.message_channel.contains_key(&message) => {
-                self.status.insert(message, status);
-            }
             EventKind::SessionFinished { session, .. } => {
                 self.sessions.remove(&session);
-                self.transcripts.remove(&session);
             }
             _ => {}
         }

@@ -450,7 +450,10 @@ async fn transcript(
 ) -> Result<Json<Vec<TranscriptEntry>>, ApiError> {
     let agent = me(&auth.principal)?;
     visible_session(&state, agent, id).await?;
-    Ok(Json(state.feeds.transcript(SessionId(id)).await))
+    records_caught_up(&state).await;
+    Ok(Json(
+        state.monitor.records().agent_transcript(SessionId(id)),
+    ))
 }
 
 /// A reply.

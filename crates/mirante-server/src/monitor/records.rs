@@ -19,12 +19,15 @@ use std::sync::Arc;
 
 use mirante_core::event::Author;
 use mirante_core::{
-    AgentId, ChannelId, ContactId, Event, EventKind, FinishReason, InternalMessageId, Outcome,
-    SessionId, SupervisorId, TeamId, Timestamp,
+    AgentId, Attachment, ChannelId, ContactId, DeliveryStatus, Event, EventKind, FinishReason,
+    InternalMessageId, MessageId, Outcome, SessionId, SupervisorId, TeamId, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::feeds::{ChatEntry, ConversationSummary, KEEP_PER_CONVERSATION};
+use crate::feeds::{
+    ChatEntry, ConversationSummary, KEEP_PER_CONVERSATION, KEEP_PER_SESSION, TranscriptEntry,
+    author_name,
+};
 use utoipa::ToSchema;
 
 /// Bounds of the in-memory records.
@@ -42,7 +45,7 @@ impl Default for RecordLimits {
     fn default() -> Self {
         Self {
             checkpoint_every: 20_000,
-            messages_per_session: 500,
+            messages_per_session: KEEP_PER_SESSION,
             messages_per_conversation: 1_000,
         }
     }
@@ -66,6 +69,15 @@ pub struct MessageView {
     pub text: String,
     /// How many attachments it carries.
     pub attachments: usize,
+    /// Its event's sequence number (the agent's transcript; not in supervisors' answers).
+    #[serde(skip)]
+    pub seq: u64,
+    /// Attachment metadata (the agent's transcript; supervisors see the count).
+    #[serde(skip)]
+    pub files: Vec<Attachment>,
+    /// Delivery status reported by the channel (the agent's transcript).
+    #[serde(skip)]
+    pub status: Option<DeliveryStatus>,
 }
 
 /// One session's record: where it went, how it ended, its transcript (also the archived
@@ -206,21 +218,27 @@ pub struct Records {
     by_contact: HashMap<ContactId, Vec<SessionId>>,
     finished: Vec<(u64, SessionRecord)>,
     chats: BTreeMap<(SupervisorId, AgentId), Conversation>,
+    /// Outbound (not the customer's) messages kept in open sessions → their session, for
+    /// delivery-status reports.
+    outbound: HashMap<MessageId, SessionId>,
 }
+
+/// What of a message the supervisors' shape leaves out (checkpointed beside it).
+type Extra = (u64, Vec<Attachment>, Option<DeliveryStatus>);
 
 /// The live part as checkpointed (JSON): open sessions, in id order, and conversations.
 #[derive(Debug, Serialize, Deserialize)]
 struct Saved {
     seq: u64,
-    sessions: Vec<SessionRecord>,
+    sessions: Vec<(SessionRecord, Vec<Extra>)>,
     chats: Vec<(SupervisorId, AgentId, Conversation)>,
 }
 
-/// Borrowed twin of [`Saved`] for writing without cloning.
+/// Borrowed twin of [`Saved`] for writing without cloning the records.
 #[derive(Serialize)]
 struct SavedRef<'a> {
     seq: u64,
-    sessions: Vec<&'a SessionRecord>,
+    sessions: Vec<(&'a SessionRecord, Vec<Extra>)>,
     chats: Vec<(SupervisorId, AgentId, &'a Conversation)>,
 }
 
@@ -239,7 +257,15 @@ impl Records {
         let mut r = Records::new(limits);
         r.seq = saved.seq;
         r.checkpointed = saved.seq;
-        for record in saved.sessions {
+        for (mut record, extras) in saved.sessions {
+            for (m, (seq, files, status)) in record.messages.iter_mut().zip(extras) {
+                m.seq = seq;
+                m.files = files;
+                m.status = status;
+                if m.author != Author::Customer {
+                    r.outbound.insert(MessageId(m.id), record.id);
+                }
+            }
             r.by_contact
                 .entry(record.contact)
                 .or_default()
@@ -260,7 +286,17 @@ impl Records {
         sessions.sort_unstable_by_key(|r| r.id);
         let saved = SavedRef {
             seq: self.seq,
-            sessions,
+            sessions: sessions
+                .into_iter()
+                .map(|r| {
+                    let extras = r
+                        .messages
+                        .iter()
+                        .map(|m| (m.seq, m.files.clone(), m.status))
+                        .collect();
+                    (r, extras)
+                })
+                .collect(),
             chats: self
                 .chats
                 .iter()
@@ -295,6 +331,30 @@ impl Records {
     /// An open session's record (a finished one is in the archive).
     pub fn session(&self, id: SessionId) -> Option<&SessionRecord> {
         self.sessions.get(&id)
+    }
+
+    /// An open session's transcript as its agent sees it (`GET
+    /// /api/v1/me/sessions/{id}/messages`): the newest [`RecordLimits::messages_per_session`]
+    /// messages with attachment metadata and delivery status.
+    pub fn agent_transcript(&self, id: SessionId) -> Vec<TranscriptEntry> {
+        self.sessions
+            .get(&id)
+            .map(|r| {
+                r.messages
+                    .iter()
+                    .map(|m| TranscriptEntry {
+                        seq: m.seq,
+                        message: MessageId(m.id),
+                        author: author_name(m.author),
+                        agent: m.agent,
+                        text: m.text.clone(),
+                        attachments: m.files.clone(),
+                        at: m.at,
+                        status: m.status,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The contact's open sessions, newest first.
@@ -437,15 +497,37 @@ impl Records {
                     agent: *agent,
                     text: text.clone(),
                     attachments: attachments.len(),
+                    seq,
+                    files: attachments.clone(),
+                    status: None,
                 };
                 let cap = self.limits.messages_per_session.max(1);
                 let record = self.sessions.get_mut(session)?;
-                if record.messages.len() >= cap {
-                    record.messages.pop_front();
+                if record.messages.len() >= cap
+                    && let Some(old) = record.messages.pop_front()
+                {
                     record.truncated = true;
+                    self.outbound.remove(&MessageId(old.id));
                 }
                 record.messages.push_back(view.clone());
+                if *author != Author::Customer {
+                    self.outbound.insert(*message, *session);
+                }
                 Some(Fact::Message(*session, Arc::new(view)))
+            }
+            EventKind::MessageStatusChanged {
+                message, status, ..
+            } => {
+                let session = self.outbound.get(message)?;
+                let m = self
+                    .sessions
+                    .get_mut(session)?
+                    .messages
+                    .iter_mut()
+                    .rev()
+                    .find(|m| m.id == message.0)?;
+                m.status = Some(*status);
+                None
             }
             EventKind::SessionQueued { session, team, .. } => {
                 if let Some(r) = self.sessions.get_mut(session) {
@@ -532,6 +614,9 @@ impl Records {
 
     fn forget(&mut self, id: SessionId) -> Option<SessionRecord> {
         let r = self.sessions.remove(&id)?;
+        for m in &r.messages {
+            self.outbound.remove(&MessageId(m.id));
+        }
         if let Some(v) = self.by_contact.get_mut(&r.contact) {
             v.retain(|s| *s != id);
             if v.is_empty() {
@@ -654,8 +739,51 @@ mod tests {
                 },
             ),
         );
+        r.apply(
+            4,
+            &ev(
+                4,
+                EventKind::MessagePosted {
+                    session: SessionId(1),
+                    message: MessageId(11),
+                    author: Author::Agent,
+                    agent: Some(AgentId(1)),
+                    text: "oi".into(),
+                    attachments: vec![Attachment {
+                        mime: "image/png".into(),
+                        name: Some("a.png".into()),
+                        url: None,
+                        size: Some(1),
+                    }],
+                    external_id: None,
+                },
+            ),
+        );
+        r.apply(
+            5,
+            &ev(
+                5,
+                EventKind::MessageStatusChanged {
+                    channel: ChannelId(1),
+                    message: MessageId(11),
+                    status: DeliveryStatus::Delivered,
+                },
+            ),
+        );
+        let transcript = r.agent_transcript(SessionId(1));
+        assert_eq!(
+            transcript
+                .iter()
+                .map(|e| (e.seq, e.author, e.attachments.len(), e.status))
+                .collect::<Vec<_>>(),
+            vec![
+                (2, "customer", 0, None),
+                (4, "agent", 1, Some(DeliveryStatus::Delivered))
+            ]
+        );
         let back = Records::restore(RecordLimits::default(), &r.checkpoint()).unwrap();
-        assert_eq!(back.seq(), 3);
+        assert_eq!(back.agent_transcript(SessionId(1)), transcript);
+        assert_eq!(back.seq(), 5);
         assert!(!back.checkpoint_due());
         assert_eq!(back.session(SessionId(1)), r.session(SessionId(1)));
         assert_eq!(back.contact_sessions(ContactId(7)).count(), 1);
