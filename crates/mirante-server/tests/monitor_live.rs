@@ -112,6 +112,17 @@ async fn until(ws: &mut Ws, pred: impl Fn(&Value) -> bool) -> (Value, Vec<Value>
     }
 }
 
+/// The first delta with counters from `delta` on (`delta` itself, or a later one: counters
+/// are rate-limited per connection).
+async fn counters_from(ws: &mut Ws, delta: &Value) -> Value {
+    if delta.get("counters").is_some() {
+        return delta.clone();
+    }
+    until(ws, |v| v["type"] == "delta" && v.get("counters").is_some())
+        .await
+        .0
+}
+
 fn session_of(events: &[mirante_core::Event]) -> SessionId {
     events
         .iter()
@@ -160,11 +171,8 @@ async fn snapshot_delta_filter_change_resume_and_resync() {
     let (delta, _) = until(&mut ws, |v| has_row(v, s1)).await;
     assert!(delta["seq"].as_u64().unwrap() > s0);
     assert_eq!(delta["from_seq"].as_u64().unwrap(), s0);
-    let (counted, _) = until(&mut ws, |v| {
-        v["type"] == "delta" && v.get("counters").is_some()
-    })
-    .await
-    .clone();
+    // The counters come with that delta (same seq) or, rate-limited, with a later one.
+    let counted = counters_from(&mut ws, &delta).await;
     assert_eq!(counted["counters"]["geral"], 1);
     assert_eq!(counted["counters"]["humano"], 1);
     let agent_cards = delta["agents"].as_array().unwrap();
@@ -339,7 +347,7 @@ async fn m60_a_restricted_stream_never_carries_other_teams() {
             "{text}"
         );
     }
-    let (counted, _) = until(&mut ws, |v| v.get("counters").is_some()).await;
+    let counted = counters_from(&mut ws, &last).await;
     assert_eq!(counted["counters"]["geral"], 1, "counters only of its team");
     assert_eq!(counted["unfiltered_counters"]["geral"], 1);
 }

@@ -18,11 +18,14 @@
 //! notifications, and writes each finished session to the durable archive
 //! ([`SessionArchive`], read by the history route) before publishing the sequence.
 //!
-//! Stream connections never get a queue of their own: a connection remembers the last
-//! sequence it sent, and when woken computes its delta from the ring's changes since then
-//! and the model at its current sequence (B-2: rows, cards and counters from one state).
-//! Frames are computed once per (range, subscription) and shared by every connection with
-//! the same subscription (fan-out by topic, not by user). See [`stream`] and ARCHITECTURE.md.
+//! Stream connections never get a queue of their own: each is registered with the
+//! [`stream::Hub`] with the last sequence it sent. A hub task ticks at most once per frame
+//! interval (at once after a quiet period): under the model's read lock it computes one delta
+//! per (subscription, starting sequence) from the ring's changes and the model at the current
+//! sequence (B-2: rows, cards and counters from one state) and publishes them on a `watch`;
+//! every connection of a subscription writes the same shared frame (fan-out by topic, not by
+//! user). A connection that missed a tick computes its own catch-up delta, or resyncs. See
+//! [`stream`] and ARCHITECTURE.md.
 
 pub mod records;
 pub mod stream;
@@ -209,6 +212,7 @@ struct Inner {
     connections: Mutex<HashMap<u64, usize>>,
     followers: Mutex<Followers>,
     frames: Mutex<stream::FrameCache>,
+    hub: stream::Hub,
 }
 
 /// Per session: the supervisors following it (account → (name, open follows)).
@@ -262,6 +266,7 @@ impl MonitorService {
                 connections: Mutex::new(HashMap::new()),
                 followers: Mutex::new(BTreeMap::new()),
                 frames: Mutex::new(stream::FrameCache::default()),
+                hub: stream::Hub::default(),
             }),
         };
         // Subscribe before bootstrapping (habit 7).
@@ -274,6 +279,7 @@ impl MonitorService {
                 .run_live(engine.clone(), live_rx, log.clone()),
         );
         tokio::spawn(service.clone().run_records(engine, records_rx, log));
+        tokio::spawn(stream::run_hub(service.clone()));
         service
     }
 
@@ -797,6 +803,10 @@ impl MonitorService {
         all.sort_unstable_by_key(|r| std::cmp::Reverse(r.id));
         all.truncate(limit);
         Ok(all)
+    }
+
+    pub(crate) fn hub(&self) -> &stream::Hub {
+        &self.inner.hub
     }
 
     pub(crate) fn frames(&self) -> std::sync::MutexGuard<'_, stream::FrameCache> {

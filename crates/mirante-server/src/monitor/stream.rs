@@ -1,5 +1,6 @@
 //! The live protocol, independent of the transport (WebSocket or SSE): one [`Subscriber`]
-//! per connection and the [`drive`] loop that wakes it, coalesces and writes.
+//! per connection, the [`Hub`] whose shared tick computes each subscription's delta once for
+//! all its connections, and the [`drive`] loop that writes them.
 //!
 //! Client → server: `{"type":"subscribe","filter":{…},"resume_from":seq?}` (again to change
 //! the filter), `{"type":"follow","session":id}`, `{"type":"unfollow","session":id}`,
@@ -12,7 +13,7 @@
 //! ARCHITECTURE.md ("The live stream").
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
@@ -21,7 +22,7 @@ use mirante_core::{AgentId, SessionId, SupervisorId, TeamId, Timestamp};
 use mirante_monitor::{AgentCard, Changes, CounterPair, Filter, SessionView, TeamCard, Visibility};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
 
 use super::{Fact, Follower, LiveModel, MessageView, MonitorService};
@@ -49,6 +50,247 @@ impl FrameCache {
             self.snapshots.clear();
         }
         self
+    }
+}
+
+/// The hub's view of one connection: its subscription and what it has been sent.
+#[derive(Debug)]
+struct Registered {
+    key: Arc<str>,
+    /// Bumped by the connection each time it re-registers (a tick computed before that is
+    /// ignored by it).
+    generation: u64,
+    /// The sequence the connection's client is at.
+    from: u64,
+    /// Counters changed since its last counters, not yet sent (rate limit).
+    owed: bool,
+    /// Its next counters may not go before this (`None`: now).
+    counters_from: Option<Instant>,
+    epoch: u64,
+}
+
+/// One subscription (filter + visibility) and how many connections share it.
+#[derive(Debug)]
+struct Group {
+    filter: Filter,
+    vis: Visibility,
+    connections: usize,
+}
+
+/// Every subscribed connection, grouped by subscription.
+#[derive(Debug, Default)]
+struct Registry {
+    next_id: u64,
+    groups: HashMap<Arc<str>, Group>,
+    connections: HashMap<u64, Registered>,
+}
+
+impl Registry {
+    fn unregister(&mut self, id: u64) {
+        if let Some(old) = self.connections.remove(&id)
+            && let Some(g) = self.groups.get_mut(&old.key)
+        {
+            g.connections -= 1;
+            if g.connections == 0 {
+                self.groups.remove(&old.key);
+            }
+        }
+    }
+}
+
+/// What one tick brings one connection.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    generation: u64,
+    from: u64,
+    /// `None`: only a snapshot will do (resync).
+    frame: Option<Frame>,
+    counters: bool,
+    owed: bool,
+    reset: bool,
+}
+
+/// One tick of the hub: the model's sequence and, per connection id, its frame.
+#[derive(Debug, Default)]
+pub struct Tick {
+    seq: u64,
+    outcomes: HashMap<u64, Outcome>,
+}
+
+/// The shared tick of the stream (fan-out by subscription, not by connection).
+///
+/// At most once per `frame_interval` — at once when the model moves after a quiet period
+/// (leading edge), then every interval while it keeps moving — the hub takes the model's
+/// read lock, computes **one delta per (subscription, starting sequence)** for every
+/// registered connection that is behind (normally every connection of a subscription is at
+/// the same sequence, so one frame per subscription), and publishes the tick on a `watch`.
+/// Each connection picks its frame (shared `Bytes`) and writes it; none computes anything
+/// on the hot path. A connection that missed a tick (a slow socket) computes its own catch-up
+/// delta from the ring, or resyncs. Counters ride on a tick at most every
+/// `counters_interval`.
+#[derive(Debug)]
+pub struct Hub {
+    registry: Mutex<Registry>,
+    ticks: watch::Sender<Arc<Tick>>,
+    wake: Notify,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            registry: Mutex::new(Registry::default()),
+            ticks: watch::Sender::new(Arc::new(Tick::default())),
+            wake: Notify::new(),
+        }
+    }
+}
+
+impl Hub {
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn next_id(&self) -> u64 {
+        let mut r = self.registry();
+        r.next_id += 1;
+        r.next_id
+    }
+
+    fn register(&self, id: u64, entry: Registered, filter: &Filter, vis: &Visibility) {
+        let mut r = self.registry();
+        r.unregister(id);
+        r.groups
+            .entry(Arc::clone(&entry.key))
+            .or_insert_with(|| Group {
+                filter: filter.clone(),
+                vis: vis.clone(),
+                connections: 0,
+            })
+            .connections += 1;
+        r.connections.insert(id, entry);
+        drop(r);
+        self.wake.notify_one();
+    }
+
+    fn unregister(&self, id: u64) {
+        self.registry().unregister(id);
+    }
+
+    /// Computes and publishes one tick; returns when counters still owed become due.
+    fn tick(&self, svc: &MonitorService) -> Option<Instant> {
+        let at = Instant::now();
+        let cfg = svc.config();
+        let now = svc.now();
+        let live = svc.live();
+        let seq = live.monitor.seq();
+        let mut registry = self.registry();
+        let Registry {
+            groups,
+            connections,
+            ..
+        } = &mut *registry;
+        type Computed = (Option<Frame>, bool, bool);
+        let mut computed: HashMap<(Arc<str>, u64, bool, bool), Computed> = HashMap::new();
+        let mut outcomes = HashMap::new();
+        let mut counters_at: Option<Instant> = None;
+        let mut owe = |r: &Registered| {
+            if r.owed {
+                let due = r.counters_from.unwrap_or(at);
+                counters_at = Some(counters_at.map_or(due, |c: Instant| c.min(due)));
+            }
+        };
+        for (id, r) in connections.iter_mut() {
+            let counters_due = r.counters_from.is_none_or(|t| at >= t);
+            if r.epoch != live.epoch {
+                outcomes.insert(
+                    *id,
+                    Outcome {
+                        generation: r.generation,
+                        from: r.from,
+                        frame: None,
+                        counters: false,
+                        owed: false,
+                        reset: true,
+                    },
+                );
+                continue;
+            }
+            if r.from >= seq && !(r.owed && counters_due) {
+                owe(r);
+                continue;
+            }
+            let Some(group) = groups.get(&r.key) else {
+                continue;
+            };
+            let (frame, counters, owed) = computed
+                .entry((Arc::clone(&r.key), r.from, r.owed, counters_due))
+                .or_insert_with(|| {
+                    let changed = r.owed || live.changes_since(r.from).is_some_and(|c| c.counters);
+                    let with_counters = changed && counters_due;
+                    let frame = delta_frame(
+                        &live,
+                        r.from,
+                        &group.filter,
+                        &group.vis,
+                        with_counters,
+                        cfg.max_delta_sessions,
+                        now,
+                    );
+                    (frame, with_counters, changed && !with_counters)
+                })
+                .clone();
+            outcomes.insert(
+                *id,
+                Outcome {
+                    generation: r.generation,
+                    from: r.from,
+                    frame: frame.clone(),
+                    counters,
+                    owed,
+                    reset: false,
+                },
+            );
+            if frame.is_some() {
+                r.from = seq;
+                r.owed = owed;
+                if counters {
+                    r.counters_from = Some(at + cfg.counters_interval);
+                }
+            }
+            owe(r);
+        }
+        drop(registry);
+        drop(live);
+        if !outcomes.is_empty() {
+            self.ticks.send_replace(Arc::new(Tick { seq, outcomes }));
+        }
+        counters_at
+    }
+}
+
+/// The hub's task: ticks when the model moved or a connection (re)subscribed, at most once
+/// per `frame_interval`; and when owed counters become due.
+pub async fn run_hub(svc: MonitorService) {
+    let hub = svc.hub();
+    let mut seq = svc.seq_watch();
+    let interval = svc.config().frame_interval;
+    let mut last: Option<Instant> = None;
+    let mut counters_at: Option<Instant> = None;
+    let far = Duration::from_secs(3600);
+    loop {
+        tokio::select! {
+            changed = seq.changed() => if changed.is_err() {
+                return;
+            },
+            () = hub.wake.notified() => {}
+            () = tokio::time::sleep_until(counters_at.unwrap_or_else(|| Instant::now() + far)), if counters_at.is_some() => {}
+        }
+        if let Some(last) = last {
+            tokio::time::sleep_until(last + interval).await;
+        }
+        last = Some(Instant::now());
+        seq.mark_unchanged();
+        counters_at = hub.tick(&svc);
     }
 }
 
@@ -248,6 +490,9 @@ pub struct StreamAudit {
 /// One connection's state.
 pub struct Subscriber {
     svc: MonitorService,
+    /// Its id in the hub.
+    id: u64,
+    generation: u64,
     account: u64,
     name: String,
     vis: Visibility,
@@ -257,9 +502,7 @@ pub struct Subscriber {
     key: Arc<str>,
     sent_seq: u64,
     epoch: u64,
-    dirty: bool,
     counters_owed: bool,
-    last_frame: Option<Instant>,
     last_counters: Option<Instant>,
     following: BTreeSet<SessionId>,
     out: Vec<Frame>,
@@ -291,8 +534,11 @@ impl Subscriber {
             hidden_agents: hidden.0,
             hidden_teams: hidden.1,
         };
+        let id = svc.hub().next_id();
         Subscriber {
             svc,
+            id,
+            generation: 0,
             account: principal.account.0,
             name,
             vis,
@@ -302,9 +548,7 @@ impl Subscriber {
             key: Arc::from(""),
             sent_seq: 0,
             epoch: 0,
-            dirty: false,
             counters_owed: false,
-            last_frame: None,
             last_counters: None,
             following: BTreeSet::new(),
             out: Vec::new(),
@@ -315,6 +559,29 @@ impl Subscriber {
     fn rekey(&mut self) {
         let filter = self.filter.clone().unwrap_or_default();
         self.key = Arc::from(serde_json::to_string(&(&filter, &self.vis)).unwrap_or_default());
+    }
+
+    /// Tells the hub where this connection stands (after a snapshot or a delta of its own).
+    fn register(&mut self) {
+        let Some(filter) = &self.filter else {
+            return;
+        };
+        self.generation += 1;
+        self.svc.hub().register(
+            self.id,
+            Registered {
+                key: Arc::clone(&self.key),
+                generation: self.generation,
+                from: self.sent_seq,
+                owed: self.counters_owed,
+                counters_from: self
+                    .last_counters
+                    .map(|t| t + self.svc.config().counters_interval),
+                epoch: self.epoch,
+            },
+            filter,
+            &self.vis,
+        );
     }
 
     /// Frames to write now (drained).
@@ -388,11 +655,9 @@ impl Subscriber {
             }
         };
         self.out.push(frame);
-        let at = Instant::now();
-        self.last_frame = Some(at);
-        self.last_counters = Some(at);
-        self.dirty = false;
+        self.last_counters = Some(Instant::now());
         self.counters_owed = false;
+        self.register();
     }
 
     fn resync(&mut self, reason: &str) {
@@ -404,33 +669,39 @@ impl Subscriber {
         self.subscribe(filter, None);
     }
 
-    /// The model moved on.
-    pub fn wake(&mut self) {
-        if self.filter.is_some() {
-            self.dirty = true;
+    /// A tick of the hub: this connection's shared frame, if it has one.
+    pub fn on_tick(&mut self, tick: &Tick) {
+        if self.filter.is_none() {
+            return;
+        }
+        match tick.outcomes.get(&self.id) {
+            // Computed before this connection last re-registered: stale.
+            Some(o) if o.generation != self.generation => {}
+            Some(o) if o.from == self.sent_seq => {
+                if o.reset {
+                    return self.resync("reset");
+                }
+                let Some(frame) = &o.frame else {
+                    return self.resync("lagged");
+                };
+                self.sent_seq = tick.seq;
+                self.counters_owed = o.owed;
+                if o.counters {
+                    self.last_counters = Some(Instant::now());
+                }
+                if !frame.as_str().is_empty() {
+                    self.out.push(frame.clone());
+                }
+            }
+            // A tick was missed (the socket was slow): catch up on our own.
+            Some(_) => self.flush(),
+            // Nothing to send, or registered after the tick was computed: the next one.
+            None => {}
         }
     }
 
-    /// When the next frame may be written (`None`: nothing pending).
-    pub fn next_flush_at(&self) -> Option<Instant> {
-        if !self.dirty && !self.counters_owed {
-            return None;
-        }
-        let cfg = self.svc.config();
-        let frame_ok = self
-            .last_frame
-            .map_or_else(Instant::now, |t| t + cfg.frame_interval);
-        if self.dirty {
-            Some(frame_ok)
-        } else {
-            let counters_ok = self
-                .last_counters
-                .map_or_else(Instant::now, |t| t + cfg.counters_interval);
-            Some(frame_ok.max(counters_ok))
-        }
-    }
-
-    /// Writes the pending delta (coalesced since the last frame).
+    /// Writes the delta since the last frame, computed by this connection (after a missed
+    /// tick), and re-registers with the hub.
     pub fn flush(&mut self) {
         let Some(filter) = self.filter.clone() else {
             return;
@@ -477,15 +748,14 @@ impl Subscriber {
             None => self.resync("lagged"),
             Some(f) => {
                 self.sent_seq = seq;
-                self.dirty = false;
                 self.counters_owed = changes_counters && !with_counters;
                 if with_counters {
                     self.last_counters = Some(at);
                 }
                 if !f.as_str().is_empty() {
                     self.out.push(f);
-                    self.last_frame = Some(at);
                 }
+                self.register();
             }
         }
     }
@@ -630,6 +900,12 @@ impl Subscriber {
     }
 }
 
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.svc.hub().unregister(self.id);
+    }
+}
+
 /// Where a driver writes.
 pub trait Outbound: Send {
     /// Writes the frames with one flush; `false` when the client is gone.
@@ -676,13 +952,12 @@ pub async fn drive<O: Outbound>(
     addr: String,
 ) {
     let svc = sub.svc.clone();
-    let mut seq = svc.seq_watch();
-    seq.mark_unchanged();
+    let mut ticks = svc.hub().ticks.subscribe();
+    ticks.mark_unchanged();
     let mut facts = svc.facts();
     let mut prefs = svc.prefs();
     let heartbeat = svc.config().heartbeat;
     let mut heartbeat_at = Instant::now() + heartbeat;
-    let far = Duration::from_secs(3600);
     loop {
         for a in sub.take_audits() {
             auth.audit_principal(&principal, a.action, &a.target, "ok", &addr, a.team, None)
@@ -695,7 +970,6 @@ pub async fn drive<O: Outbound>(
             }
             heartbeat_at = Instant::now() + heartbeat;
         }
-        let flush_at = sub.next_flush_at();
         tokio::select! {
             text = async {
                 match input.as_mut() {
@@ -706,11 +980,12 @@ pub async fn drive<O: Outbound>(
                 Some(text) => sub.handle_text(&text),
                 None => break,
             },
-            changed = seq.changed() => {
+            changed = ticks.changed() => {
                 if changed.is_err() {
                     break;
                 }
-                sub.wake();
+                let tick = Arc::clone(&ticks.borrow_and_update());
+                sub.on_tick(&tick);
             }
             fact = facts.recv() => match fact {
                 Ok(f) => sub.on_fact(&f),
@@ -722,9 +997,6 @@ pub async fn drive<O: Outbound>(
                     let hidden = load_hidden(&auth, sub.account()).await;
                     sub.set_hidden(hidden);
                 }
-            }
-            () = tokio::time::sleep_until(flush_at.unwrap_or_else(|| Instant::now() + far)), if flush_at.is_some() => {
-                sub.flush();
             }
             () = tokio::time::sleep_until(heartbeat_at) => sub.heartbeat(),
         }
