@@ -214,6 +214,7 @@ async fn start_archived(path: &Path, clock: &ManualClock, log: Option<LogReader>
     let config = LiveConfig {
         records: RecordLimits {
             checkpoint_every: 1,
+            checkpoint_min_interval: std::time::Duration::ZERO,
             ..RecordLimits::default()
         },
         ..LiveConfig::default()

@@ -580,8 +580,7 @@ impl MonitorService {
         if log.is_some() {
             self.restore_records(&engine).await;
         }
-        // Finished sessions not yet in the archive (a failed write is retried).
-        let mut pending = Vec::new();
+        let mut pending = ArchiveQueue::default();
         // Fold the log from the checkpoint, then follow the broadcast (catching up from the
         // log again whenever the broadcast lags).
         loop {
@@ -672,11 +671,7 @@ impl MonitorService {
     /// Folds events into the records, publishes their facts, archives the sessions they
     /// finished (with a checkpoint when one is due), then publishes the sequence: a reader
     /// waiting for it finds a finished session in the archive.
-    async fn apply_records(
-        &self,
-        events: &[(u64, Arc<Event>)],
-        pending: &mut Vec<ArchivedSession>,
-    ) {
+    async fn apply_records(&self, events: &[(u64, Arc<Event>)], pending: &mut ArchiveQueue) {
         if events.is_empty() {
             return;
         }
@@ -694,7 +689,7 @@ impl MonitorService {
             }
             for (finished_at, record) in records.take_finished() {
                 match serde_json::to_vec(&record) {
-                    Ok(payload) => pending.push(ArchivedSession {
+                    Ok(payload) => pending.sessions.push(ArchivedSession {
                         session: record.id.0,
                         contact: record.contact.0,
                         seq: finished_at,
@@ -703,7 +698,12 @@ impl MonitorService {
                     Err(error) => tracing::error!(%error, "monitor: cannot serialize a record"),
                 }
             }
-            (records.seq(), records.checkpoint_due())
+            let interval = self.inner.config.records.checkpoint_min_interval;
+            let due = records.checkpoint_due()
+                && pending
+                    .checkpointed_at
+                    .is_none_or(|at| at.elapsed() >= interval);
+            (records.seq(), due)
         };
         for fact in facts {
             let _ = self.inner.facts.send(Arc::new(fact));
@@ -713,9 +713,9 @@ impl MonitorService {
             seq,
             payload: self.records().checkpoint(),
         });
-        if !pending.is_empty() || checkpoint.is_some() {
+        if !pending.sessions.is_empty() || checkpoint.is_some() {
             let archive = Arc::clone(&self.inner.archive);
-            let batch = std::mem::take(pending);
+            let batch = std::mem::take(&mut pending.sessions);
             let written = tokio::task::spawn_blocking(move || {
                 let result = archive.record(&batch, checkpoint.as_ref());
                 (result, batch)
@@ -724,6 +724,7 @@ impl MonitorService {
             match written {
                 Ok((Ok(()), _)) => {
                     if due {
+                        pending.checkpointed_at = Some(std::time::Instant::now());
                         self.inner
                             .records
                             .write()
@@ -733,7 +734,7 @@ impl MonitorService {
                 }
                 Ok((Err(error), batch)) => {
                     tracing::error!(%error, "monitor: cannot write the session archive; retrying with the next batch");
-                    *pending = batch;
+                    pending.sessions = batch;
                 }
                 Err(error) => tracing::error!(%error, "monitor: the archive write failed"),
             }
@@ -741,7 +742,7 @@ impl MonitorService {
         self.inner.records_seq.send_replace(seq);
     }
 
-    async fn catch_up_records(&self, log: &LogReader, pending: &mut Vec<ArchivedSession>) -> bool {
+    async fn catch_up_records(&self, log: &LogReader, pending: &mut ArchiveQueue) -> bool {
         loop {
             let after = self.records().seq();
             let chunk = match log(after, 4096).await {
@@ -815,6 +816,15 @@ impl MonitorService {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// What the records task still owes the archive.
+#[derive(Debug, Default)]
+struct ArchiveQueue {
+    /// Finished sessions not yet written (a failed write is retried with the next batch).
+    sessions: Vec<ArchivedSession>,
+    /// When the last checkpoint was written by this process.
+    checkpointed_at: Option<std::time::Instant>,
 }
 
 fn decode_record(archived: &ArchivedSession) -> Result<SessionRecord, StoreError> {

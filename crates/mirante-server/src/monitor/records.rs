@@ -35,6 +35,8 @@ use utoipa::ToSchema;
 pub struct RecordLimits {
     /// Events folded between two checkpoints of the live part into the archive.
     pub checkpoint_every: u64,
+    /// Least time between two checkpoints (a checkpoint holds every open transcript).
+    pub checkpoint_min_interval: std::time::Duration,
     /// Messages kept per session (the newest).
     pub messages_per_session: usize,
     /// Messages kept per internal conversation (the newest).
@@ -45,6 +47,7 @@ impl Default for RecordLimits {
     fn default() -> Self {
         Self {
             checkpoint_every: 20_000,
+            checkpoint_min_interval: std::time::Duration::from_secs(30),
             messages_per_session: KEEP_PER_SESSION,
             messages_per_conversation: 1_000,
         }
@@ -684,6 +687,7 @@ mod tests {
     fn m41_finished_sessions_leave_memory_for_the_archive() {
         let mut r = Records::new(RecordLimits {
             checkpoint_every: 10,
+            checkpoint_min_interval: std::time::Duration::ZERO,
             messages_per_session: 2,
             messages_per_conversation: 2,
         });
