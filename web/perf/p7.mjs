@@ -40,6 +40,7 @@ const args = parseArgs(process.argv.slice(2), {
   'keep-traces': 'no',
   cpuprofile: 'no',
   'ui-root': '',
+  scroll: 'yes',
 })
 const ROWS = Number(args.rows)
 const RATE = Number(args.rate)
@@ -479,7 +480,7 @@ async function main() {
       if (args.cpuprofile === 'yes') await cdp.send('Profiler.enable').then(() => cdp.send('Profiler.start'))
       await page.evaluate(() => window.__p7.reset())
       const from = driver?.mark()
-      const scrolling = scroll !== undefined ? wheel(page, scroll) : null
+      const scrolling = scroll !== undefined && args.scroll === 'yes' ? wheel(page, scroll) : null
       await sleep(SECONDS * 1000)
       const to = driver?.mark()
       await scrolling?.stop()
