@@ -33,6 +33,53 @@ pub enum CliCommand {
     /// Manage administrator accounts on the database (works while the server runs).
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Drive a running server with the demo scenario's traffic over HTTP (full-stack load):
+    /// configures the fresh server through the admin API, then customers write through the
+    /// channel API and agents act through their own sessions. Prints the counts and the
+    /// latency per command kind.
+    Sim(SimConfig),
+}
+
+/// Options of `mirante sim`.
+#[derive(Debug, Clone, Args)]
+pub struct SimConfig {
+    /// The server's base URL (e.g. `http://127.0.0.1:8080`); it must have no configuration
+    /// yet (a fresh data dir with one administrator).
+    #[arg(long, env = "MIRANTE_SIM_URL")]
+    pub url: String,
+    /// E-mail of an unrestricted administrator (a cookie session: it mints the channel
+    /// tokens). The password is read from standard input, or from `--password-env`.
+    #[arg(long, env = "MIRANTE_SIM_EMAIL")]
+    pub email: String,
+    /// Read the password from this environment variable instead of standard input.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// Seed of the simulator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated time per real time (> 0 and ≤ 1000); omitted: as fast as the server answers.
+    #[arg(long, value_parser = parse_speed)]
+    pub speed: Option<f64>,
+    /// Simulated minutes to run (> 0).
+    #[arg(long, default_value_t = 60.0, value_parser = parse_minutes)]
+    pub minutes: f64,
+    /// Simulated minutes run as fast as possible first (queues form), ≥ 0.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_warm_up)]
+    pub warm_up: f64,
+}
+
+fn parse_minutes(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(m) if m.is_finite() && m > 0.0 => Ok(m),
+        _ => Err(format!("the minutes must be a number > 0 (got {text})")),
+    }
+}
+
+fn parse_warm_up(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(m) if m.is_finite() && m >= 0.0 => Ok(m),
+        _ => Err(format!("the warm-up must be a number ≥ 0 (got {text})")),
+    }
 }
 
 /// `mirante admin …`.

@@ -25,6 +25,7 @@ fn main() -> anyhow::Result<()> {
         CliCommand::Serve(config) => serve(config, None),
         CliCommand::Demo(config) => serve(config.serve.clone(), Some(config)),
         CliCommand::Admin(command) => admin(command),
+        CliCommand::Sim(config) => sim(&config),
     }
 }
 
@@ -88,6 +89,26 @@ fn read_password(env: Option<&str>) -> anyhow::Result<String> {
         .read_line(&mut line)
         .context("reading the password from standard input")?;
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// `mirante sim`: the demo scenario's traffic over HTTP against a running server
+/// (`mirante_sim::http`).
+fn sim(config: &mirante_server::config::SimConfig) -> anyhow::Result<()> {
+    use mirante_sim::http::{Api, RunOptions, run};
+    let password = read_password(config.password_env.as_deref())?;
+    let api = Api::new(&config.url).map_err(anyhow::Error::msg)?;
+    let options = RunOptions {
+        seed: config.seed,
+        speed: config.speed,
+        minutes: config.minutes,
+        warm_up_minutes: config.warm_up,
+    };
+    let scenario = mirante_sim::demo::demo(mirante_sim::demo::DEMO_START);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let report = run(api, scenario, &config.email, &password, &options, &stop)
+        .with_context(|| format!("simulating against {}", config.url))?;
+    println!("{}", report.render());
+    Ok(())
 }
 
 /// `mirante serve`, or `mirante demo` when `demo` is given (the same server plus the demo

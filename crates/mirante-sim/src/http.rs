@@ -124,6 +124,16 @@ pub enum SetupError {
         /// Allocated id.
         got: u64,
     },
+    /// The server already has a configuration.
+    #[error(
+        "the server already has {channels} channel(s) and {teams} team(s): the simulator configures a fresh server (an empty data dir with one administrator)"
+    )]
+    NotFresh {
+        /// Channels found.
+        channels: usize,
+        /// Teams found.
+        teams: usize,
+    },
     /// The scenario's own configuration is refused by the core.
     #[error("the scenario's configuration is invalid: {0}")]
     Scenario(DomainError),
@@ -421,6 +431,15 @@ pub fn setup(
     let admin = api
         .login(email, password)
         .map_err(step_err("administrator log-in"))?;
+    let count = |path: &str| {
+        api.get(path, &admin)
+            .map(|v| v.as_array().map_or(0, Vec::len))
+            .map_err(step_err(path))
+    };
+    let (channels, teams) = (count("/api/v1/channels")?, count("/api/v1/teams")?);
+    if channels + teams > 0 {
+        return Err(SetupError::NotFresh { channels, teams });
+    }
     let mut core = Core::new();
     let mut config = Vec::new();
     for cmd in scenario.setup_commands() {
@@ -1181,6 +1200,42 @@ impl RunReport {
     /// Commands per second of wall time.
     pub fn commands_per_s(&self) -> f64 {
         self.stats.commands as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// The report as text: counts, refusals, latency per command kind.
+    pub fn render(&self) -> String {
+        let s = &self.stats;
+        let mut out = format!(
+            "{} commands in {:.1} s ({:.0}/s), {} refused {:?}\n\
+             sessions: {} started, {} routed by the bot, {} reached an agent, {} served, \
+             {} resolved by the bot, {} lost; open now: {} bot, {} waiting, {} with agents\n\
+             agents: {} log-ins, {} log-outs, {} pauses, {} transfers\n\n",
+            s.commands,
+            self.wall.as_secs_f64(),
+            self.commands_per_s(),
+            s.refused,
+            s.refusals,
+            s.sessions_started,
+            s.routed,
+            s.first_assignments,
+            s.served,
+            s.bot_resolved,
+            s.lost,
+            self.open.0,
+            self.open.1,
+            self.open.2,
+            s.logins,
+            s.logouts,
+            s.pauses,
+            s.transfers,
+        );
+        out.push_str(&latency_table("API call per command kind", &self.calls));
+        out.push('\n');
+        out.push_str(&latency_table(
+            "observation after each command (/healthz + /api/v1/monitor)",
+            &self.observe,
+        ));
+        out
     }
 }
 
