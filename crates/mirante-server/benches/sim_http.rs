@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use mirante_core::Core;
 use mirante_server::{RunConfig, run};
 use mirante_sim::http::{self, Api, RunOptions, latency_table};
 use mirante_sim::{InProcess, Latencies, Simulation, Timed, demo};
@@ -34,9 +35,16 @@ fn main() {
         .unwrap_or(60.0);
 
     // Baseline: the same scenario and seed on the engine in this process.
+    // The configuration is applied before timing starts (as `http::run` does over HTTP).
     let scenario = demo::demo(demo::DEMO_START);
-    let mut sim = Simulation::new(scenario.clone(), Timed::new(InProcess::new()), SEED);
-    sim.setup().unwrap();
+    let mut core = Core::new();
+    let mut config = Vec::new();
+    for cmd in scenario.setup_commands() {
+        config.extend(core.execute(cmd, scenario.start).unwrap());
+    }
+    let driver = Timed::new(InProcess::from_core(core));
+    let mut sim = Simulation::new(scenario.clone(), driver, SEED);
+    sim.resume(&config).unwrap();
     let t0 = Instant::now();
     sim.run_until(sim.now().plus_ms((minutes * 60_000.0) as i64));
     let local_wall = t0.elapsed();
