@@ -597,6 +597,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let restricted = Visibility::teams([TeamId(5), TeamId(6), TeamId(7)]);
 
+    // `P3_PROFILE=restricted|typical|full`: only the monitor's view of that case, in a loop
+    // (for `perf`), without the SQL side.
+    if let Ok(which) = std::env::var("P3_PROFILE") {
+        let (f, v) = match which.as_str() {
+            "restricted" => (Filter::default(), restricted.clone()),
+            "full" => (Filter::default(), all.clone()),
+            _ => (typical.clone(), all.clone()),
+        };
+        let n: u64 = std::env::var("P3_ITERS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1_000);
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(m.view(&f, &v, now));
+        }
+        let per = t.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64;
+        println!("{which}: {n} views, {per:.1} µs per view");
+        return Ok(());
+    }
     let db = sql_load(&m, &data)?;
     let int = |v: u64| rusqlite::types::Value::Integer(v as i64);
     let text = |s: &str| rusqlite::types::Value::Text(s.to_string());

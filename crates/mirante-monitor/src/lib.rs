@@ -24,7 +24,7 @@ pub use monitor::{
 pub use stats::DayRebuild;
 pub use view::{
     AgentCard, AgentStatus, ChannelOption, CounterPair, Counters, FilterOptions, MonitorView,
-    Named, Phases, ProtocolStatus, SessionView, TeamCard,
+    Named, Phases, ProtocolStatus, SessionFields, SessionView, TeamCard,
 };
 
 #[cfg(test)]

@@ -1,6 +1,14 @@
 //! The read model itself: what the screen needs of the contact center, kept up to date one
 //! event at a time with O(log n) work per event (no scan of all sessions or agents), plus
 //! the indexes the filters use (agent, team, channel, contact, protocol → sessions).
+//!
+//! Each open session is one immutable `Arc<SessionRow>` that carries the names the screen
+//! shows (contact, channel, team, agent), held by the session map and by the indexes in
+//! display order (per phase, per team and phase, per agent). An event that changes a session
+//! replaces its row; a query answers with reference-counted clones of the rows it selects,
+//! already in order, so it builds no row and sorts only when it merges several lists. A
+//! rename (contact, channel, team, agent) replaces the rows that show the name: O(their
+//! sessions), on configuration events only.
 
 use crate::stats::{DayStats, ProtocolBook, day_of};
 use mirante_core::{
@@ -80,6 +88,37 @@ pub struct SessionRow {
     pub bot_step: Option<Arc<str>>,
     /// Queue position key (lower is served first), meaningful in phase waiting.
     pub queue_key: i64,
+    /// The contact's name as registered (empty if the contact is unknown).
+    pub contact_name: Arc<str>,
+    /// The contact's number (digits), when it has one.
+    pub contact_number: Option<Arc<str>>,
+    /// The channel's display name (empty if the channel is unknown).
+    pub channel_name: Arc<str>,
+    /// The team's name, with `team` (empty if the team is unknown).
+    pub team_name: Option<Arc<str>>,
+    /// The agent's name, with `agent` (empty if the agent is unknown).
+    pub agent_name: Option<Arc<str>>,
+}
+
+/// M-31 order: oldest first (ties: queue order).
+pub(crate) type WaitKey = (Timestamp, i64, SessionId);
+/// M-32 order: longest in service first.
+pub(crate) type HumanKey = (Timestamp, SessionId);
+
+impl SessionRow {
+    /// Its place in the Em espera list.
+    pub(crate) fn wait_key(&self) -> WaitKey {
+        (
+            self.queued_at.unwrap_or(self.started_at),
+            self.queue_key,
+            self.id,
+        )
+    }
+
+    /// Its place in the Em atendimento list (and on its agent's card).
+    pub(crate) fn human_key(&self) -> HumanKey {
+        (self.assigned_at.unwrap_or(self.started_at), self.id)
+    }
 }
 
 /// A contact as the monitor keeps it.
@@ -113,6 +152,9 @@ pub struct AgentInfo {
     pub presence_since: Timestamp,
     /// Its open sessions.
     pub sessions: BTreeSet<SessionId>,
+    /// Its sessions in service, longest first (the rows of its card).
+    #[serde(skip)]
+    pub(crate) rows: Vec<Arc<SessionRow>>,
 }
 
 impl AgentInfo {
@@ -209,7 +251,7 @@ pub(crate) struct Live {
     pub agents: BTreeMap<AgentId, AgentInfo>,
     pub pause_reasons: BTreeMap<PauseReasonId, PauseInfo>,
     pub contacts: HashMap<ContactId, ContactInfo>,
-    pub sessions: HashMap<SessionId, SessionRow>,
+    pub sessions: HashMap<SessionId, Arc<SessionRow>>,
     pub queue_front: i64,
     pub queue_back: i64,
     // ---- indexes (no empty entries) ----
@@ -219,10 +261,16 @@ pub(crate) struct Live {
     pub team_presence: BTreeMap<TeamId, [u32; 3]>,
     /// Logged-in agents by name.
     pub logged_in: BTreeSet<(Arc<str>, AgentId)>,
-    /// Waiting sessions of each team, in queue order.
-    pub team_waiting: HashMap<TeamId, BTreeSet<(i64, SessionId)>>,
-    /// Sessions in service of each team.
-    pub team_human: HashMap<TeamId, BTreeSet<SessionId>>,
+    /// Sessions in the bot, by id (M-30).
+    pub bot: BTreeMap<SessionId, Arc<SessionRow>>,
+    /// Waiting sessions, oldest first (M-31).
+    pub waiting: BTreeMap<WaitKey, Arc<SessionRow>>,
+    /// Sessions with an agent, longest in service first (M-32).
+    pub human: BTreeMap<HumanKey, Arc<SessionRow>>,
+    /// Waiting sessions of each team, oldest first.
+    pub team_waiting: HashMap<TeamId, BTreeMap<WaitKey, Arc<SessionRow>>>,
+    /// Sessions in service of each team, longest first.
+    pub team_human: HashMap<TeamId, BTreeMap<HumanKey, Arc<SessionRow>>>,
     /// Open sessions of each channel.
     pub by_channel: HashMap<ChannelId, BTreeSet<SessionId>>,
     /// Contacts by exact name.
@@ -345,10 +393,18 @@ impl Monitor {
                 last_customer_message_at: s.last_customer_message_at,
                 bot_step: s.bot.as_ref().map(|b| m.intern(&b.step)),
                 queue_key: s.queue_key,
+                contact_name: m.intern(""),
+                contact_number: None,
+                channel_name: m.intern(""),
+                team_name: None,
+                agent_name: None,
             };
             if let Some(p) = &row.protocol {
                 m.protocols.record(p);
             }
+            let mut row = row;
+            m.dress(&mut row);
+            let row = Arc::new(row);
             m.live.link(&row);
             m.live.attach(&row);
             m.live.sessions.insert(row.id, row);
@@ -379,7 +435,7 @@ impl Monitor {
 
     /// An open session's row (for `follow` and for deltas); `None` once finished.
     pub fn session(&self, id: SessionId) -> Option<&SessionRow> {
-        self.live.sessions.get(&id)
+        self.live.sessions.get(&id).map(|r| &**r)
     }
 
     /// A contact.
@@ -420,14 +476,17 @@ impl Monitor {
         match &event.kind {
             EventKind::ChannelCreated { channel } | EventKind::ChannelUpdated { channel } => {
                 self.set_channel(channel);
+                self.redress_channel(channel.id);
                 ch.config = true;
             }
             EventKind::ChannelDeleted { channel } => {
                 self.live.channels.remove(channel);
+                self.redress_channel(*channel);
                 ch.config = true;
             }
             EventKind::TeamCreated { team } | EventKind::TeamUpdated { team } => {
                 self.set_team(team);
+                self.redress_team(team.id);
                 ch.teams.insert(team.id);
                 ch.config = true;
             }
@@ -436,6 +495,7 @@ impl Monitor {
                     ch.teams.extend(old.teams.iter().copied());
                 }
                 self.set_agent(agent, at);
+                self.redress_agent(agent.id);
                 ch.teams.extend(agent.teams.iter().copied());
                 ch.agents.insert(agent.id);
                 ch.config = true;
@@ -461,7 +521,11 @@ impl Monitor {
             EventKind::ContactCreated { contact } | EventKind::ContactUpdated { contact } => {
                 self.set_contact(contact);
                 if let Some(c) = self.live.contacts.get(&contact.id) {
-                    ch.sessions.extend(c.sessions.iter().copied());
+                    let sessions = c.sessions.clone();
+                    for s in &sessions {
+                        self.redress(*s);
+                    }
+                    ch.sessions.extend(sessions);
                 }
             }
             EventKind::SessionStarted {
@@ -485,7 +549,15 @@ impl Monitor {
                     last_customer_message_at: at,
                     bot_step: Some(self.intern("")),
                     queue_key: 0,
+                    contact_name: self.intern(""),
+                    contact_number: None,
+                    channel_name: self.intern(""),
+                    team_name: None,
+                    agent_name: None,
                 };
+                let mut row = row;
+                self.dress(&mut row);
+                let row = Arc::new(row);
                 if let Some(old) = self.live.sessions.remove(session) {
                     self.live.detach(&old);
                     self.live.unlink(&old);
@@ -500,18 +572,20 @@ impl Monitor {
                 session, author, ..
             } => {
                 if *author == mirante_core::Author::Customer
-                    && let Some(s) = self.live.sessions.get_mut(session)
+                    && self.restamp(*session, |s| s.last_customer_message_at = at)
                 {
-                    s.last_customer_message_at = at;
                     ch.sessions.insert(*session);
                 }
             }
             EventKind::BotStepEntered { session, step, .. } => {
                 let step = self.intern(step);
-                if let Some(s) = self.live.sessions.get_mut(session)
-                    && s.bot_step.is_some()
+                if self
+                    .live
+                    .sessions
+                    .get(session)
+                    .is_some_and(|s| s.bot_step.is_some())
                 {
-                    s.bot_step = Some(step);
+                    self.restamp(*session, |s| s.bot_step = Some(step));
                     ch.sessions.insert(*session);
                 }
             }
@@ -610,12 +684,121 @@ impl Monitor {
         };
         self.live.detach(&row);
         self.touch_place(&row, ch);
-        change(&mut row);
+        // The indexes let go of the row: it is changed in place unless a view still holds it.
+        let r = Arc::make_mut(&mut row);
+        change(r);
+        self.dress(r);
         self.live.attach(&row);
         self.touch_place(&row, ch);
         self.live.sessions.insert(id, row);
         ch.sessions.insert(id);
         ch.counters = true;
+    }
+
+    /// Replaces a session's row by a changed copy that keeps its place (same phase, team,
+    /// agent and order keys). False when it is not open.
+    fn restamp(&mut self, id: SessionId, change: impl FnOnce(&mut SessionRow)) -> bool {
+        let Some(old) = self.live.sessions.get(&id) else {
+            return false;
+        };
+        let mut row = SessionRow::clone(old);
+        change(&mut row);
+        let row = Arc::new(row);
+        self.live.replace(&row);
+        self.live.sessions.insert(id, row);
+        true
+    }
+
+    /// Replaces a session's row by a copy with the names of the current records.
+    fn redress(&mut self, id: SessionId) {
+        let Some(old) = self.live.sessions.get(&id) else {
+            return;
+        };
+        let mut row = SessionRow::clone(old);
+        self.dress(&mut row);
+        let row = Arc::new(row);
+        self.live.replace(&row);
+        self.live.sessions.insert(id, row);
+    }
+
+    /// Sets the names a row shows from the current records.
+    fn dress(&self, row: &mut SessionRow) {
+        let live = &self.live;
+        let contact = live.contacts.get(&row.contact);
+        let empty = || self.steps.get("").cloned().unwrap_or_else(|| Arc::from(""));
+        row.contact_name = contact.map_or_else(empty, |c| c.name.clone());
+        row.contact_number = contact.and_then(|c| c.number.clone());
+        row.channel_name = live
+            .channels
+            .get(&row.channel)
+            .map_or_else(empty, |c| c.name.clone());
+        row.team_name = row
+            .team
+            .map(|t| live.teams.get(&t).map_or_else(empty, |t| t.name.clone()));
+        row.agent_name = row
+            .agent
+            .map(|a| live.agents.get(&a).map_or_else(empty, |a| a.name.clone()));
+    }
+
+    /// Refreshes the rows of a channel's sessions whose shown name differs.
+    fn redress_channel(&mut self, channel: ChannelId) {
+        let name = self.live.channels.get(&channel).map(|c| c.name.clone());
+        let stale: Vec<SessionId> = self
+            .live
+            .by_channel
+            .get(&channel)
+            .into_iter()
+            .flatten()
+            .filter(|s| {
+                self.live
+                    .sessions
+                    .get(s)
+                    .is_some_and(|r| name.as_deref().unwrap_or("") != &*r.channel_name)
+            })
+            .copied()
+            .collect();
+        for s in stale {
+            self.redress(s);
+        }
+    }
+
+    /// Refreshes the rows of a team's sessions whose shown name differs.
+    fn redress_team(&mut self, team: TeamId) {
+        let name = self.live.teams.get(&team).map(|t| t.name.clone());
+        let live = &self.live;
+        let stale: Vec<SessionId> = live
+            .team_waiting
+            .get(&team)
+            .into_iter()
+            .flat_map(|m| m.values())
+            .chain(
+                live.team_human
+                    .get(&team)
+                    .into_iter()
+                    .flat_map(|m| m.values()),
+            )
+            .filter(|r| r.team_name.as_deref() != Some(name.as_deref().unwrap_or("")))
+            .map(|r| r.id)
+            .collect();
+        for s in stale {
+            self.redress(s);
+        }
+    }
+
+    /// Refreshes the rows of an agent's sessions whose shown name differs.
+    fn redress_agent(&mut self, agent: AgentId) {
+        let Some(info) = self.live.agents.get(&agent) else {
+            return;
+        };
+        let stale: Vec<SessionId> = info
+            .rows
+            .iter()
+            .filter(|r| r.agent_name.as_deref() != Some(&*info.name))
+            .map(|r| r.id)
+            .collect();
+        for s in stale {
+            self.redress(s);
+        }
     }
 
     /// The team and agent cards a session's place touches (an agent's load changes its
@@ -700,6 +883,7 @@ impl Monitor {
             presence: Presence::Offline,
             presence_since: at,
             sessions: BTreeSet::new(),
+            rows: Vec::new(),
         });
         // Take the agent out of every index under its old record…
         let share = presence_share(info);
@@ -853,27 +1037,39 @@ impl Live {
     }
 
     /// Adds a row to the indexes of where it sits (phase, team queue or service, agent load).
-    fn attach(&mut self, row: &SessionRow) {
+    fn attach(&mut self, row: &Arc<SessionRow>) {
         let s = slot(row.phase);
         self.totals[s] += 1;
         self.cells.entry((row.team, row.channel)).or_default()[s] += 1;
         match row.phase {
-            Phase::Bot => {}
+            Phase::Bot => {
+                self.bot.insert(row.id, row.clone());
+            }
             Phase::Waiting => {
+                let key = row.wait_key();
+                self.waiting.insert(key, row.clone());
                 if let Some(t) = row.team {
                     self.team_waiting
                         .entry(t)
                         .or_default()
-                        .insert((row.queue_key, row.id));
+                        .insert(key, row.clone());
                 }
             }
             Phase::Human => {
+                let key = row.human_key();
+                self.human.insert(key, row.clone());
                 if let Some(t) = row.team {
-                    self.team_human.entry(t).or_default().insert(row.id);
+                    self.team_human
+                        .entry(t)
+                        .or_default()
+                        .insert(key, row.clone());
                 }
                 if let Some(a) = row.agent {
                     self.with_agent(a, |a| {
                         a.sessions.insert(row.id);
+                        if let Err(at) = a.rows.binary_search_by_key(&key, |r| r.human_key()) {
+                            a.rows.insert(at, row.clone());
+                        }
                     });
                 }
             }
@@ -891,22 +1087,28 @@ impl Live {
             }
         }
         match row.phase {
-            Phase::Bot => {}
+            Phase::Bot => {
+                self.bot.remove(&row.id);
+            }
             Phase::Waiting => {
+                let key = row.wait_key();
+                self.waiting.remove(&key);
                 if let Some(t) = row.team
                     && let Some(set) = self.team_waiting.get_mut(&t)
                 {
-                    set.remove(&(row.queue_key, row.id));
+                    set.remove(&key);
                     if set.is_empty() {
                         self.team_waiting.remove(&t);
                     }
                 }
             }
             Phase::Human => {
+                let key = row.human_key();
+                self.human.remove(&key);
                 if let Some(t) = row.team
                     && let Some(set) = self.team_human.get_mut(&t)
                 {
-                    set.remove(&row.id);
+                    set.remove(&key);
                     if set.is_empty() {
                         self.team_human.remove(&t);
                     }
@@ -914,7 +1116,46 @@ impl Live {
                 if let Some(a) = row.agent {
                     self.with_agent(a, |a| {
                         a.sessions.remove(&row.id);
+                        if let Ok(at) = a.rows.binary_search_by_key(&key, |r| r.human_key()) {
+                            a.rows.remove(at);
+                        }
                     });
+                }
+            }
+        }
+    }
+
+    /// Puts a changed row in the place of the one it replaces (same phase, team, agent and
+    /// order keys).
+    fn replace(&mut self, row: &Arc<SessionRow>) {
+        fn put<K: Ord>(
+            map: Option<&mut BTreeMap<K, Arc<SessionRow>>>,
+            key: &K,
+            row: &Arc<SessionRow>,
+        ) {
+            if let Some(slot) = map.and_then(|m| m.get_mut(key)) {
+                *slot = row.clone();
+            }
+        }
+        match row.phase {
+            Phase::Bot => put(Some(&mut self.bot), &row.id, row),
+            Phase::Waiting => {
+                let key = row.wait_key();
+                put(Some(&mut self.waiting), &key, row);
+                if let Some(t) = row.team {
+                    put(self.team_waiting.get_mut(&t), &key, row);
+                }
+            }
+            Phase::Human => {
+                let key = row.human_key();
+                put(Some(&mut self.human), &key, row);
+                if let Some(t) = row.team {
+                    put(self.team_human.get_mut(&t), &key, row);
+                }
+                if let Some(info) = row.agent.and_then(|a| self.agents.get_mut(&a))
+                    && let Ok(at) = info.rows.binary_search_by_key(&key, |r| r.human_key())
+                {
+                    info.rows[at] = row.clone();
                 }
             }
         }

@@ -7,13 +7,14 @@
 
 use crate::filter::{Filter, Visibility, normalize_number};
 use crate::monitor::HashMap;
-use crate::monitor::{Monitor, SessionRow, slot};
+use crate::monitor::{AgentInfo, HumanKey, Monitor, SessionRow, WaitKey, slot};
 use crate::view::{
     AgentCard, AgentStatus, ChannelOption, CounterPair, Counters, FilterOptions, MonitorView,
     Named, Phases, ProtocolStatus, SessionView, TeamCard,
 };
 use mirante_core::{AgentId, ContactId, Phase, Presence, SessionId, TeamId, Timestamp};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::sync::Arc;
 
 /// A filter with its contact resolved to contact ids.
@@ -28,10 +29,29 @@ struct Query<'a> {
 impl Query<'_> {
     fn matches(&self, row: &SessionRow) -> bool {
         self.vis.sees_team_of_session(row.team)
-            && (self.filter.agents.is_empty()
-                || row.agent.is_some_and(|a| self.filter.agents.contains(&a)))
             && (self.filter.teams.is_empty()
                 || row.team.is_some_and(|t| self.filter.teams.contains(&t)))
+            && self.matches_in_team(row)
+    }
+
+    /// True when sessions of `team` are inside the scope and the team filter.
+    fn takes_team(&self, team: TeamId) -> bool {
+        self.vis.sees_team(team)
+            && (self.filter.teams.is_empty() || self.filter.teams.contains(&team))
+    }
+
+    /// Conditions other than the team's: agents, channels, contact, protocol.
+    fn has_row_conditions(&self) -> bool {
+        !self.filter.agents.is_empty()
+            || !self.filter.channels.is_empty()
+            || self.contacts.is_some()
+            || self.protocol.is_some()
+    }
+
+    /// [`Query::matches`] for a row of a team that [`Query::takes_team`].
+    fn matches_in_team(&self, row: &SessionRow) -> bool {
+        (self.filter.agents.is_empty()
+            || row.agent.is_some_and(|a| self.filter.agents.contains(&a)))
             && (self.filter.channels.is_empty() || self.filter.channels.contains(&row.channel))
             && self
                 .contacts
@@ -43,20 +63,38 @@ impl Query<'_> {
     }
 }
 
+/// A row of the model, borrowed while answering.
+type Row<'a> = &'a Arc<SessionRow>;
+
 /// Where the candidates come from (each a union of disjoint sets).
 enum Source<'a> {
+    /// Every open session, from the per-phase indexes (each already in display order).
     All,
-    Ids(Vec<SessionId>),
-    Sets(Vec<&'a BTreeSet<SessionId>>),
+    /// The per-team indexes of these teams (each already in display order).
     Teams(Vec<TeamId>),
+    /// A few rows in no particular order: a protocol's, contacts', agents', channels'.
+    Rows(Vec<Row<'a>>),
 }
 
-/// Matching rows, grouped as the tabs need them.
+/// Which condition gives the smallest candidate set.
+enum Pick<'a> {
+    All,
+    Protocol(&'a str),
+    Contacts,
+    Agents,
+    Channels,
+    Teams(&'a BTreeSet<TeamId>),
+}
+
+/// Matching rows in display order, as the tabs need them.
 #[derive(Default)]
 struct Matched<'a> {
-    bot: Vec<&'a SessionRow>,
-    waiting: Vec<&'a SessionRow>,
-    human: Vec<&'a SessionRow>,
+    bot: Vec<Row<'a>>,
+    waiting: Vec<Row<'a>>,
+    human: Vec<Row<'a>>,
+    /// Per team: its matching waiting rows (oldest first) and rows in service (longest
+    /// first).
+    teams: HashMap<TeamId, (Vec<Row<'a>>, Vec<Row<'a>>)>,
 }
 
 impl Monitor {
@@ -88,102 +126,213 @@ impl Monitor {
             + self.live.team_human.get(&t).map_or(0, |s| s.len())
     }
 
-    /// The smallest candidate set the query's conditions give.
-    fn source<'a>(&'a self, q: &Query<'_>) -> Source<'a> {
+    /// The smallest candidate set the query's conditions give (sizes first, then only the
+    /// chosen set is gathered).
+    fn source<'a>(&'a self, q: &Query<'a>) -> Source<'a> {
         let live = &self.live;
-        let mut best = (live.sessions.len(), Source::All);
-        let mut consider = |size: usize, src: Source<'a>| {
+        let mut best = (live.sessions.len(), Pick::All);
+        let mut consider = |size: usize, pick: Pick<'a>| {
             if size < best.0 {
-                best = (size, src);
+                best = (size, pick);
             }
         };
         if let Some(p) = q.protocol {
-            let ids: Vec<SessionId> = live.by_protocol.get(p).copied().into_iter().collect();
-            consider(ids.len(), Source::Ids(ids));
+            consider(
+                usize::from(live.by_protocol.contains_key(p)),
+                Pick::Protocol(p),
+            );
         }
         if let Some(contacts) = &q.contacts {
-            let ids: Vec<SessionId> = contacts
+            let size = contacts
                 .iter()
                 .filter_map(|c| live.contacts.get(c))
-                .flat_map(|c| c.sessions.iter().copied())
-                .collect();
-            consider(ids.len(), Source::Ids(ids));
+                .map(|c| c.sessions.len())
+                .sum();
+            consider(size, Pick::Contacts);
         }
         if !q.filter.agents.is_empty() {
-            let sets: Vec<&BTreeSet<SessionId>> = q
+            let size = q
                 .filter
                 .agents
                 .iter()
                 .filter_map(|a| live.agents.get(a))
-                .map(|a| &a.sessions)
-                .collect();
-            consider(sets.iter().map(|s| s.len()).sum(), Source::Sets(sets));
+                .map(|a| a.rows.len())
+                .sum();
+            consider(size, Pick::Agents);
         }
         if !q.filter.channels.is_empty() {
-            let sets: Vec<&BTreeSet<SessionId>> = q
+            let size = q
                 .filter
                 .channels
                 .iter()
                 .filter_map(|c| live.by_channel.get(c))
-                .collect();
-            consider(sets.iter().map(|s| s.len()).sum(), Source::Sets(sets));
+                .map(BTreeSet::len)
+                .sum();
+            consider(size, Pick::Channels);
         }
-        let mut teams = |set: &BTreeSet<TeamId>| {
-            let teams: Vec<TeamId> = set.iter().copied().collect();
-            let size = teams.iter().map(|t| self.team_size(*t)).sum();
-            consider(size, Source::Teams(teams));
-        };
         if !q.filter.teams.is_empty() {
-            teams(&q.filter.teams);
+            let size = q.filter.teams.iter().map(|t| self.team_size(*t)).sum();
+            consider(size, Pick::Teams(&q.filter.teams));
         }
         if let Some(set) = &q.vis.teams {
-            teams(set);
+            let size = set.iter().map(|t| self.team_size(*t)).sum();
+            consider(size, Pick::Teams(set));
         }
-        best.1
+        let by_id = |id: &SessionId| live.sessions.get(id);
+        match best.1 {
+            Pick::All => Source::All,
+            Pick::Teams(set) => Source::Teams(set.iter().copied().collect()),
+            Pick::Protocol(p) => Source::Rows(
+                live.by_protocol
+                    .get(p)
+                    .and_then(by_id)
+                    .into_iter()
+                    .collect(),
+            ),
+            Pick::Contacts => Source::Rows(
+                q.contacts
+                    .iter()
+                    .flatten()
+                    .filter_map(|c| live.contacts.get(c))
+                    .flat_map(|c| c.sessions.iter())
+                    .filter_map(by_id)
+                    .collect(),
+            ),
+            Pick::Agents => Source::Rows(
+                q.filter
+                    .agents
+                    .iter()
+                    .filter_map(|a| live.agents.get(a))
+                    .flat_map(|a| a.rows.iter())
+                    .collect(),
+            ),
+            Pick::Channels => Source::Rows(
+                q.filter
+                    .channels
+                    .iter()
+                    .filter_map(|c| live.by_channel.get(c))
+                    .flatten()
+                    .filter_map(by_id)
+                    .collect(),
+            ),
+        }
     }
 
-    fn for_each_match<'a>(&'a self, q: &Query<'_>, mut f: impl FnMut(&'a SessionRow)) {
+    /// Every matching row, in no particular order.
+    fn for_each_match<'a>(&'a self, q: &Query<'a>, mut f: impl FnMut(Row<'a>)) {
         let live = &self.live;
-        let mut visit = |id: &SessionId| {
-            if let Some(row) = live.sessions.get(id)
-                && q.matches(row)
-            {
+        let mut visit = |row: Row<'a>| {
+            if q.matches(row) {
                 f(row);
             }
         };
         match self.source(q) {
-            Source::All => {
-                for row in live.sessions.values() {
-                    if q.matches(row) {
-                        f(row);
-                    }
-                }
-            }
-            Source::Ids(ids) => ids.iter().for_each(&mut visit),
-            Source::Sets(sets) => sets.iter().flat_map(|s| s.iter()).for_each(&mut visit),
+            Source::All => live.sessions.values().for_each(&mut visit),
+            Source::Rows(rows) => rows.into_iter().for_each(&mut visit),
             Source::Teams(teams) => {
                 for t in teams {
                     if let Some(w) = live.team_waiting.get(&t) {
-                        w.iter().map(|(_, id)| id).for_each(&mut visit);
+                        w.values().for_each(&mut visit);
                     }
                     if let Some(h) = live.team_human.get(&t) {
-                        h.iter().for_each(&mut visit);
+                        h.values().for_each(&mut visit);
                     }
                 }
             }
         }
     }
 
-    fn matched<'a>(&'a self, q: &Query<'_>) -> Matched<'a> {
+    /// The matching rows in display order, grouped as the tabs need them. The indexes keep
+    /// every list in order: one team or everyone is a walk, several teams a merge of
+    /// sorted runs; only a few rows from other indexes are sorted.
+    fn matched<'a>(&'a self, q: &Query<'a>) -> Matched<'a> {
+        let live = &self.live;
         let mut m = Matched::default();
-        self.for_each_match(q, |row| match row.phase {
-            Phase::Bot => m.bot.push(row),
-            Phase::Waiting => m.waiting.push(row),
-            Phase::Human => m.human.push(row),
-        });
-        m.bot.sort_unstable_by_key(|r| r.id);
-        m.waiting.sort_unstable_by_key(|r| waiting_order(r));
-        m.human.sort_unstable_by_key(|r| human_order(r));
+        match self.source(q) {
+            Source::All => {
+                m.bot.extend(live.bot.values().filter(|r| q.matches(r)));
+                m.waiting
+                    .extend(live.waiting.values().filter(|r| q.matches(r)));
+                m.human.extend(live.human.values().filter(|r| q.matches(r)));
+                for (t, w) in &live.team_waiting {
+                    let e = m.teams.entry(*t).or_default();
+                    e.0.extend(w.values().filter(|r| q.matches(r)));
+                }
+                for (t, h) in &live.team_human {
+                    let e = m.teams.entry(*t).or_default();
+                    e.1.extend(h.values().filter(|r| q.matches(r)));
+                }
+            }
+            Source::Teams(teams) => {
+                // Each team's lists are in order; several teams' are merged on the index
+                // keys without touching the rows. Scope and team filter are checked once per
+                // team; the other conditions (if any) on each row.
+                let size = |m: Option<usize>| m.unwrap_or(0);
+                let (cw, ch) = teams.iter().fold((0, 0), |(w, h), t| {
+                    (
+                        w + size(live.team_waiting.get(t).map(BTreeMap::len)),
+                        h + size(live.team_human.get(t).map(BTreeMap::len)),
+                    )
+                });
+                let mut waiting: Vec<(WaitKey, Row<'a>)> = Vec::with_capacity(cw);
+                let mut human: Vec<(HumanKey, Row<'a>)> = Vec::with_capacity(ch);
+                let (mut runs_w, mut runs_h) = (Vec::new(), Vec::new());
+                let per_row = q.has_row_conditions();
+                for t in teams {
+                    if !q.takes_team(t) {
+                        continue;
+                    }
+                    let (w0, h0) = (waiting.len(), human.len());
+                    if let Some(idx) = live.team_waiting.get(&t) {
+                        let all = idx.iter().map(|(k, r)| (*k, r));
+                        if per_row {
+                            waiting.extend(all.filter(|(_, r)| q.matches_in_team(r)));
+                        } else {
+                            waiting.extend(all);
+                        }
+                    }
+                    if let Some(idx) = live.team_human.get(&t) {
+                        let all = idx.iter().map(|(k, r)| (*k, r));
+                        if per_row {
+                            human.extend(all.filter(|(_, r)| q.matches_in_team(r)));
+                        } else {
+                            human.extend(all);
+                        }
+                    }
+                    runs_w.push(w0..waiting.len());
+                    runs_h.push(h0..human.len());
+                    let w = waiting[w0..].iter().map(|e| e.1).collect();
+                    let h = human[h0..].iter().map(|e| e.1).collect();
+                    m.teams.insert(t, (w, h));
+                }
+                m.waiting = merge(&waiting, runs_w);
+                m.human = merge(&human, runs_h);
+            }
+            Source::Rows(rows) => {
+                for r in rows {
+                    if q.matches(r) {
+                        match r.phase {
+                            Phase::Bot => m.bot.push(r),
+                            Phase::Waiting => m.waiting.push(r),
+                            Phase::Human => m.human.push(r),
+                        }
+                    }
+                }
+                m.bot.sort_unstable_by_key(|r| r.id);
+                m.waiting.sort_unstable_by_key(|r| r.wait_key());
+                m.human.sort_unstable_by_key(|r| r.human_key());
+                for r in &m.waiting {
+                    if let Some(t) = r.team {
+                        m.teams.entry(t).or_default().0.push(r);
+                    }
+                }
+                for r in &m.human {
+                    if let Some(t) = r.team {
+                        m.teams.entry(t).or_default().1.push(r);
+                    }
+                }
+            }
+        }
         m
     }
 
@@ -255,14 +404,14 @@ impl Monitor {
         self.live
             .sessions
             .get(&id)
-            .map(|r| self.session_view(r, now))
+            .map(|r| SessionView::new(r.clone(), now))
     }
 
     /// The Monitoramento screen for one supervisor: counters, the three tabs, all from this
     /// state at [`Monitor::seq`] (B-2), durations computed at `now`.
     pub fn view(&self, filter: &Filter, vis: &Visibility, now: Timestamp) -> MonitorView {
         let q = self.query(filter, vis);
-        let m = self.matched(&q);
+        let mut m = self.matched(&q);
         let counters = Counters::from_phases(
             m.bot.len() as u64,
             m.waiting.len() as u64,
@@ -276,28 +425,12 @@ impl Monitor {
         let protocol_status = q.protocol.map(|p| self.protocol_status(p));
         let protocol_not_open = q.protocol.is_some() && counters.geral == 0;
 
-        // Group the matching rows by agent and by team, keeping each list's order.
-        let mut by_agent: HashMap<AgentId, Vec<SessionId>> = HashMap::default();
-        let mut team_human: HashMap<TeamId, Vec<SessionId>> = HashMap::default();
-        for r in &m.human {
-            if let Some(a) = r.agent {
-                by_agent.entry(a).or_default().push(r.id);
-            }
-            if let Some(t) = r.team {
-                team_human.entry(t).or_default().push(r.id);
-            }
-        }
-        let mut team_waiting: HashMap<TeamId, Vec<&SessionRow>> = HashMap::default();
-        for r in &m.waiting {
-            if let Some(t) = r.team {
-                team_waiting.entry(t).or_default().push(r);
-            }
-        }
-
-        let agents = self.agent_cards(&q, &mut by_agent, now);
-        let teams = self.team_cards(&q, &mut team_waiting, &mut team_human, now);
-        let rows = |v: &[&SessionRow]| -> Vec<SessionView> {
-            v.iter().map(|r| self.session_view(r, now)).collect()
+        let agents = self.agent_cards(&q, &m.human, now);
+        let teams = self.team_cards(&q, &mut m.teams, now);
+        let rows = |v: &[Row<'_>]| -> Vec<SessionView> {
+            v.iter()
+                .map(|r| SessionView::new(Arc::clone(r), now))
+                .collect()
         };
         MonitorView {
             seq: self.seq,
@@ -317,26 +450,34 @@ impl Monitor {
         }
     }
 
-    fn agent_cards(
-        &self,
-        q: &Query<'_>,
-        by_agent: &mut HashMap<AgentId, Vec<SessionId>>,
-        now: Timestamp,
-    ) -> Vec<AgentCard> {
+    fn agent_cards(&self, q: &Query<'_>, human: &[Row<'_>], now: Timestamp) -> Vec<AgentCard> {
         let live = &self.live;
         let f = q.filter;
+        // With a contact or protocol the matching rows are few: group them by agent. Else
+        // each card takes its agent's rows (kept in order) that match.
+        let mut by_agent: HashMap<AgentId, Vec<SessionId>> = HashMap::default();
+        if f.has_needle() {
+            for r in human {
+                if let Some(a) = r.agent {
+                    by_agent.entry(a).or_default().push(r.id);
+                }
+            }
+        }
         // Candidates: the filtered agents, or the filtered teams' members, or everyone
         // logged in — in name order.
-        let candidates: Vec<AgentId> = if f.has_needle() {
+        let keep = |id: &AgentId, a: &AgentInfo| {
+            a.is_logged_in()
+                && !q.vis.hidden_agents.contains(id)
+                && q.vis.sees_member_of(&a.teams)
+                && (f.teams.is_empty() || a.teams.iter().any(|t| f.teams.contains(t)))
+        };
+        let lookup = |id: AgentId| live.agents.get(&id).map(|a| (id, a));
+        let mut candidates: Vec<(AgentId, &AgentInfo)> = if f.has_needle() {
             // Only agents serving a matching session can have a card.
-            let mut v: Vec<(&Arc<str>, AgentId)> = by_agent
-                .keys()
-                .filter_map(|id| live.agents.get(id).map(|a| (&a.name, *id)))
-                .collect();
-            v.sort_unstable();
-            v.into_iter().map(|(_, id)| id).collect()
+            by_agent.keys().filter_map(|id| lookup(*id)).collect()
         } else if !f.agents.is_empty() || !f.teams.is_empty() || q.vis.teams.is_some() {
-            let mut ids: BTreeSet<AgentId> = f.agents.clone();
+            // The filtered agents, or the filtered teams' members, or the scope's.
+            let mut ids: Vec<AgentId> = f.agents.iter().copied().collect();
             if f.agents.is_empty() {
                 let teams = if f.teams.is_empty() {
                     q.vis.teams.as_ref()
@@ -348,32 +489,35 @@ impl Monitor {
                         ids.extend(m);
                     }
                 }
+                ids.sort_unstable();
+                ids.dedup();
             }
-            let mut v: Vec<(&Arc<str>, AgentId)> = ids
-                .into_iter()
-                .filter_map(|id| live.agents.get(&id).map(|a| (&a.name, id)))
-                .collect();
-            v.sort_unstable();
-            v.into_iter().map(|(_, id)| id).collect()
+            ids.into_iter().filter_map(lookup).collect()
         } else {
-            live.logged_in.iter().map(|(_, id)| *id).collect()
+            // Everyone logged in, already by name.
+            live.logged_in
+                .iter()
+                .filter_map(|(_, id)| lookup(*id))
+                .collect()
         };
-        let mut cards = Vec::new();
-        for id in candidates {
-            let Some(a) = live.agents.get(&id) else {
-                continue;
+        candidates.retain(|(id, a)| keep(id, a));
+        if f.has_needle() || !f.agents.is_empty() || !f.teams.is_empty() || q.vis.teams.is_some() {
+            candidates.sort_unstable_by(|x, y| (&x.1.name, x.0).cmp(&(&y.1.name, y.0)));
+        }
+        let mut cards = Vec::with_capacity(candidates.len());
+        for (id, a) in candidates {
+            let sessions = if f.has_needle() {
+                let Some(sessions) = by_agent.remove(&id) else {
+                    continue;
+                };
+                sessions
+            } else {
+                a.rows
+                    .iter()
+                    .filter(|r| q.matches(r))
+                    .map(|r| r.id)
+                    .collect()
             };
-            if !a.is_logged_in()
-                || q.vis.hidden_agents.contains(&id)
-                || !q.vis.sees_member_of(&a.teams)
-                || (!f.teams.is_empty() && !a.teams.iter().any(|t| f.teams.contains(t)))
-            {
-                continue;
-            }
-            let sessions = by_agent.remove(&id).unwrap_or_default();
-            if f.has_needle() && sessions.is_empty() {
-                continue;
-            }
             let (status, pause_reason, pause_exceeded) = match a.presence {
                 Presence::Paused { reason } => {
                     let info = live.pause_reasons.get(&reason);
@@ -416,8 +560,7 @@ impl Monitor {
     fn team_cards(
         &self,
         q: &Query<'_>,
-        team_waiting: &mut HashMap<TeamId, Vec<&SessionRow>>,
-        team_human: &mut HashMap<TeamId, Vec<SessionId>>,
+        groups: &mut HashMap<TeamId, (Vec<Row<'_>>, Vec<Row<'_>>)>,
         now: Timestamp,
     ) -> Vec<TeamCard> {
         let live = &self.live;
@@ -442,17 +585,19 @@ impl Monitor {
             {
                 continue;
             }
-            let mut waiting_rows = team_waiting.remove(&id).unwrap_or_default();
-            let in_service = team_human.remove(&id).unwrap_or_default();
-            if f.has_needle() && waiting_rows.is_empty() && in_service.is_empty() {
+            let (mut waiting_rows, human_rows) = groups.remove(&id).unwrap_or_default();
+            if f.has_needle() && waiting_rows.is_empty() && human_rows.is_empty() {
                 continue;
             }
+            let in_service: Vec<SessionId> = human_rows.iter().map(|r| r.id).collect();
             let longest_wait_ms = waiting_rows
                 .iter()
                 .filter_map(|r| r.queued_at)
                 .map(|t| now.since(t))
                 .max();
-            waiting_rows.sort_unstable_by_key(|r| (r.queue_key, r.id));
+            // Queue order (next to be served first); the rows come oldest first, which is
+            // nearly the same order.
+            waiting_rows.sort_by_key(|r| (r.queue_key, r.id));
             let waiting: Vec<SessionId> = waiting_rows.iter().map(|r| r.id).collect();
             let [online, paused, available] =
                 live.team_presence.get(&id).copied().unwrap_or_default();
@@ -487,53 +632,6 @@ impl Monitor {
             });
         }
         cards
-    }
-
-    fn session_view(&self, r: &SessionRow, now: Timestamp) -> SessionView {
-        let live = &self.live;
-        let contact = live.contacts.get(&r.contact);
-        SessionView {
-            id: r.id,
-            phase: r.phase,
-            contact: r.contact,
-            contact_name: contact.map_or_else(|| Arc::from(""), |c| c.name.clone()),
-            contact_number: contact.and_then(|c| c.number.clone()),
-            channel: r.channel,
-            channel_name: live
-                .channels
-                .get(&r.channel)
-                .map_or_else(|| Arc::from(""), |c| c.name.clone()),
-            bot_step: r.bot_step.clone(),
-            team: r.team.map(|t| Named {
-                id: t,
-                name: live
-                    .teams
-                    .get(&t)
-                    .map_or_else(|| Arc::from(""), |t| t.name.clone()),
-            }),
-            agent: r.agent.map(|a| Named {
-                id: a,
-                name: live
-                    .agents
-                    .get(&a)
-                    .map_or_else(|| Arc::from(""), |a| a.name.clone()),
-            }),
-            protocol: r.protocol.clone(),
-            started_at: r.started_at,
-            queued_at: r.queued_at,
-            assigned_at: r.assigned_at,
-            last_customer_message_at: r.last_customer_message_at,
-            age_ms: now.since(r.started_at),
-            waiting_ms: (r.phase == Phase::Waiting)
-                .then_some(r.queued_at)
-                .flatten()
-                .map(|t| now.since(t)),
-            in_service_ms: (r.phase == Phase::Human)
-                .then_some(r.assigned_at)
-                .flatten()
-                .map(|t| now.since(t)),
-            since_customer_ms: now.since(r.last_customer_message_at),
-        }
     }
 
     /// The agents, teams and channels this supervisor may pick in the funnel (M-60: only
@@ -600,12 +698,37 @@ impl Monitor {
     }
 }
 
-/// M-31: oldest first (ties: queue order).
-pub(crate) fn waiting_order(r: &SessionRow) -> (Timestamp, i64, SessionId) {
-    (r.queued_at.unwrap_or(r.started_at), r.queue_key, r.id)
-}
-
-/// M-32: longest in service first.
-pub(crate) fn human_order(r: &SessionRow) -> (Timestamp, SessionId) {
-    (r.assigned_at.unwrap_or(r.started_at), r.id)
+/// Merges sorted runs of `(key, row)` (given by their ranges in `items`) into one list of
+/// rows in key order.
+fn merge<'a, K: Ord + Copy>(items: &[(K, Row<'a>)], runs: Vec<Range<usize>>) -> Vec<Row<'a>> {
+    let mut heads: Vec<Range<usize>> = runs.into_iter().filter(|r| !r.is_empty()).collect();
+    if heads.len() > 8 {
+        // Many runs: a stable sort of sorted runs is a merge too.
+        let mut all = items.to_vec();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        return all.into_iter().map(|e| e.1).collect();
+    }
+    let mut out = Vec::with_capacity(items.len());
+    loop {
+        match heads.len() {
+            0 => break,
+            1 => {
+                out.extend(items[heads[0].clone()].iter().map(|e| e.1));
+                break;
+            }
+            _ => {}
+        }
+        let mut best = 0;
+        for i in 1..heads.len() {
+            if items[heads[i].start].0 < items[heads[best].start].0 {
+                best = i;
+            }
+        }
+        out.push(items[heads[best].start].1);
+        heads[best].start += 1;
+        if heads[best].is_empty() {
+            heads.swap_remove(best);
+        }
+    }
+    out
 }

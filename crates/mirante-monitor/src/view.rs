@@ -7,6 +7,7 @@
 //! them with the rows. So `counters.auto == phases.bot.len()` and so on, always, and a delta
 //! about one session touches one row.
 
+use crate::monitor::SessionRow;
 use mirante_core::{
     AgentId, ChannelId, ChannelKind, ContactId, PauseReasonId, Phase, SessionId, TeamId, Timestamp,
 };
@@ -116,9 +117,216 @@ pub struct Named<I> {
     pub name: Arc<str>,
 }
 
-/// One session as the screen shows it: timestamps, plus durations computed at `now`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One session as the screen shows it: a cheap handle on the model's shared, immutable row
+/// (names included) and the instant the durations are computed at.
+///
+/// The model keeps each open session as one `Arc<SessionRow>`, replaced when an event changes
+/// it; a view holds a reference-counted clone of it, so answering a query builds no row. It
+/// dereferences to the [`SessionRow`] (ids, timestamps, names); the durations are methods.
+/// Serialized, it is exactly [`SessionFields`] (the owned form, [`SessionView::fields`]).
+#[derive(Clone)]
 pub struct SessionView {
+    row: Arc<SessionRow>,
+    now: Timestamp,
+}
+
+impl SessionView {
+    pub(crate) fn new(row: Arc<SessionRow>, now: Timestamp) -> SessionView {
+        SessionView { row, now }
+    }
+
+    /// The time the durations are computed at.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Since it started, at `now` (ms).
+    pub fn age_ms(&self) -> i64 {
+        self.now.since(self.row.started_at)
+    }
+
+    /// Waiting time at `now` (phase waiting; ms): the live timer of B-1.
+    pub fn waiting_ms(&self) -> Option<i64> {
+        (self.row.phase == Phase::Waiting)
+            .then_some(self.row.queued_at)
+            .flatten()
+            .map(|t| self.now.since(t))
+    }
+
+    /// Duration with the current agent at `now` (phase human; ms).
+    pub fn in_service_ms(&self) -> Option<i64> {
+        (self.row.phase == Phase::Human)
+            .then_some(self.row.assigned_at)
+            .flatten()
+            .map(|t| self.now.since(t))
+    }
+
+    /// Time since the customer's last message at `now` (ms).
+    pub fn since_customer_ms(&self) -> i64 {
+        self.now.since(self.row.last_customer_message_at)
+    }
+
+    /// The team with its name.
+    pub fn team_named(&self) -> Option<Named<TeamId>> {
+        self.row.team.map(|id| Named {
+            id,
+            name: self.row.team_name.clone().unwrap_or_else(|| Arc::from("")),
+        })
+    }
+
+    /// The agent with its name.
+    pub fn agent_named(&self) -> Option<Named<AgentId>> {
+        self.row.agent.map(|id| Named {
+            id,
+            name: self.row.agent_name.clone().unwrap_or_else(|| Arc::from("")),
+        })
+    }
+
+    /// The owned form: every field the API answers, durations computed.
+    pub fn fields(&self) -> SessionFields {
+        let r = &*self.row;
+        SessionFields {
+            id: r.id,
+            phase: r.phase,
+            contact: r.contact,
+            contact_name: r.contact_name.clone(),
+            contact_number: r.contact_number.clone(),
+            channel: r.channel,
+            channel_name: r.channel_name.clone(),
+            bot_step: r.bot_step.clone(),
+            team: self.team_named(),
+            agent: self.agent_named(),
+            protocol: r.protocol.clone(),
+            started_at: r.started_at,
+            queued_at: r.queued_at,
+            assigned_at: r.assigned_at,
+            last_customer_message_at: r.last_customer_message_at,
+            age_ms: self.age_ms(),
+            waiting_ms: self.waiting_ms(),
+            in_service_ms: self.in_service_ms(),
+            since_customer_ms: self.since_customer_ms(),
+        }
+    }
+
+    /// A view of the owned form (for oracles in tests): the durations must be the ones
+    /// `now` gives.
+    #[cfg(test)]
+    pub(crate) fn from_fields(f: SessionFields, now: Timestamp) -> SessionView {
+        let row = SessionRow {
+            id: f.id,
+            contact: f.contact,
+            channel: f.channel,
+            phase: f.phase,
+            team: f.team.as_ref().map(|t| t.id),
+            agent: f.agent.as_ref().map(|a| a.id),
+            protocol: f.protocol.clone(),
+            started_at: f.started_at,
+            queued_at: f.queued_at,
+            first_assigned_at: None,
+            assigned_at: f.assigned_at,
+            last_customer_message_at: f.last_customer_message_at,
+            bot_step: f.bot_step.clone(),
+            queue_key: 0,
+            contact_name: f.contact_name.clone(),
+            contact_number: f.contact_number.clone(),
+            channel_name: f.channel_name.clone(),
+            team_name: f.team.as_ref().map(|t| t.name.clone()),
+            agent_name: f.agent.as_ref().map(|a| a.name.clone()),
+        };
+        let v = SessionView::new(Arc::new(row), now);
+        assert_eq!(v.fields(), f, "durations disagree with now");
+        v
+    }
+}
+
+impl std::ops::Deref for SessionView {
+    type Target = SessionRow;
+
+    fn deref(&self) -> &SessionRow {
+        &self.row
+    }
+}
+
+impl PartialEq for SessionView {
+    fn eq(&self, other: &SessionView) -> bool {
+        self.fields() == other.fields()
+    }
+}
+
+impl std::fmt::Debug for SessionView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.fields().fmt(f)
+    }
+}
+
+/// A name with its id, borrowed (serialized as [`Named`]).
+#[derive(Serialize)]
+struct NamedRef<'a, I> {
+    id: I,
+    name: &'a str,
+}
+
+/// [`SessionFields`] borrowed from a row: what a [`SessionView`] serializes as.
+#[derive(Serialize)]
+struct ShownRef<'a> {
+    id: SessionId,
+    phase: Phase,
+    contact: ContactId,
+    contact_name: &'a str,
+    contact_number: Option<&'a str>,
+    channel: ChannelId,
+    channel_name: &'a str,
+    bot_step: Option<&'a str>,
+    team: Option<NamedRef<'a, TeamId>>,
+    agent: Option<NamedRef<'a, AgentId>>,
+    protocol: Option<&'a str>,
+    started_at: Timestamp,
+    queued_at: Option<Timestamp>,
+    assigned_at: Option<Timestamp>,
+    last_customer_message_at: Timestamp,
+    age_ms: i64,
+    waiting_ms: Option<i64>,
+    in_service_ms: Option<i64>,
+    since_customer_ms: i64,
+}
+
+impl Serialize for SessionView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let r = &*self.row;
+        ShownRef {
+            id: r.id,
+            phase: r.phase,
+            contact: r.contact,
+            contact_name: &r.contact_name,
+            contact_number: r.contact_number.as_deref(),
+            channel: r.channel,
+            channel_name: &r.channel_name,
+            bot_step: r.bot_step.as_deref(),
+            team: r.team.map(|id| NamedRef {
+                id,
+                name: r.team_name.as_deref().unwrap_or(""),
+            }),
+            agent: r.agent.map(|id| NamedRef {
+                id,
+                name: r.agent_name.as_deref().unwrap_or(""),
+            }),
+            protocol: r.protocol.as_deref(),
+            started_at: r.started_at,
+            queued_at: r.queued_at,
+            assigned_at: r.assigned_at,
+            last_customer_message_at: r.last_customer_message_at,
+            age_ms: self.age_ms(),
+            waiting_ms: self.waiting_ms(),
+            in_service_ms: self.in_service_ms(),
+            since_customer_ms: self.since_customer_ms(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// One session as the API answers it, owned: timestamps, plus durations computed at `now`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionFields {
     /// Id.
     pub id: SessionId,
     /// Phase: `bot`, `waiting` or `human`.

@@ -10,8 +10,8 @@
 
 use super::support::{SUP, World, menu_flow_json, route_flow_json, t};
 use crate::view::{
-    AgentCard, AgentStatus, Counters, MonitorView, Named, Phases, ProtocolStatus, SessionView,
-    TeamCard,
+    AgentCard, AgentStatus, Counters, MonitorView, Named, Phases, ProtocolStatus, SessionFields,
+    SessionView, TeamCard,
 };
 use crate::{Filter, Monitor, Visibility, normalize_number};
 use mirante_core::protocol::local_day;
@@ -367,7 +367,7 @@ fn arc(s: &str) -> Arc<str> {
 
 fn row(st: &State, s: &Session, now: Timestamp) -> SessionView {
     let contact = st.contacts.get(&s.contact);
-    SessionView {
+    let fields = SessionFields {
         id: s.id,
         phase: s.phase,
         contact: s.contact,
@@ -399,7 +399,8 @@ fn row(st: &State, s: &Session, now: Timestamp) -> SessionView {
             .flatten()
             .map(|a| now.since(a)),
         since_customer_ms: now.since(s.last_customer_message_at),
-    }
+    };
+    SessionView::from_fields(fields, now)
 }
 
 fn in_scope(vis: &Visibility, team: Option<TeamId>) -> bool {

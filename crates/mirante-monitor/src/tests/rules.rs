@@ -330,14 +330,9 @@ fn m31_waiting_oldest_first_with_waiting_time_and_team() {
     c.w.advance(1);
     let v = c.w.view();
     assert_eq!(ids(&v.phases.waiting), [first, second, third]);
-    let waits: Vec<Option<i64>> = v.phases.waiting.iter().map(|r| r.waiting_ms).collect();
+    let waits: Vec<Option<i64>> = v.phases.waiting.iter().map(|r| r.waiting_ms()).collect();
     assert_eq!(waits, [Some(21_000), Some(11_000), Some(1_000)]);
-    let teams: Vec<TeamId> = v
-        .phases
-        .waiting
-        .iter()
-        .filter_map(|r| r.team.as_ref().map(|t| t.id))
-        .collect();
+    let teams: Vec<TeamId> = v.phases.waiting.iter().filter_map(|r| r.team).collect();
     assert_eq!(teams, [c.suporte, c.vendas, c.suporte]);
 }
 
@@ -352,13 +347,59 @@ fn m32_human_rows_show_agent_team_protocol_duration_and_customer_silence() {
     let v = c.w.view();
     let row = &v.phases.human[0];
     assert_eq!(row.id, s);
-    assert_eq!(row.agent.as_ref().map(|a| a.id), Some(c.ana));
-    assert_eq!(row.team.as_ref().map(|t| t.id), Some(c.vendas));
+    assert_eq!(row.agent, Some(c.ana));
+    assert_eq!(row.team, Some(c.vendas));
     assert_eq!(row.protocol.as_deref(), Some("20261123000001"));
-    assert_eq!(row.in_service_ms, Some(27_000));
-    assert_eq!(row.since_customer_ms, 7_000);
+    assert_eq!(row.in_service_ms(), Some(27_000));
+    assert_eq!(row.since_customer_ms(), 7_000);
     assert_eq!(&*row.contact_name, "Maria");
     assert_eq!(row.contact_number.as_deref(), Some("5511900000001"));
+}
+
+#[test]
+fn renames_show_on_open_rows_and_a_view_taken_before_keeps_its_names() {
+    let mut c = center();
+    let s =
+        c.w.customer_named(c.whatsapp, "5511900000001", Some("Maria"), "oi");
+    let before = c.w.view();
+    let contact = before.phases.human[0].contact;
+    c.w.run(Command::UpdateTeam {
+        team: c.vendas,
+        name: Some("Vendas B2C".into()),
+        settings: None,
+        enabled: None,
+    });
+    c.w.run(Command::UpdateAgent {
+        agent: c.ana,
+        name: Some("Ana Paula".into()),
+        nickname: None,
+        email: None,
+        teams: None,
+        capacity: None,
+        enabled: None,
+    });
+    c.w.run(Command::UpdateChannel {
+        channel: c.whatsapp,
+        name: Some("WhatsApp Loja".into()),
+        flow: None,
+        enabled: None,
+    });
+    c.w.run(Command::UpdateContact {
+        contact,
+        name: Some("Maria Souza".into()),
+        number: None,
+    });
+    let row = c.w.monitor.row(s, c.w.now).expect("open");
+    let f = row.fields();
+    assert_eq!(f.team.map(|t| t.name).as_deref(), Some("Vendas B2C"));
+    assert_eq!(f.agent.map(|a| a.name).as_deref(), Some("Ana Paula"));
+    assert_eq!(&*f.channel_name, "WhatsApp Loja");
+    assert_eq!(&*f.contact_name, "Maria Souza");
+    // The rows of a view are immutable: one taken before still shows the old names.
+    let old = before.phases.human[0].fields();
+    assert_eq!(old.team.map(|t| t.name).as_deref(), Some("Vendas"));
+    assert_eq!(&*old.contact_name, "Maria");
+    c.w.assert_matches_rebuilt();
 }
 
 // ---- filters ---------------------------------------------------------------------------------
