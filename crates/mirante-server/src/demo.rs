@@ -7,30 +7,39 @@
 //! short warm-up, so the monitor shows all three phases within seconds. A second run on the
 //! same data dir keeps the configuration and the history: it ends the previous run's open
 //! sessions and agent log-ins (as the demo supervisor) and the simulation continues.
+//!
+//! **The warm-up is backdated.** Its ~15 simulated minutes run in a few seconds of wall time,
+//! but the engine does not see them compressed: during the warm-up its clock is a
+//! [`DemoClock`] pinned, before each of the simulator's commands, to that command's place on
+//! a timeline that starts 15 minutes ago (or just after the log's last event, when a previous
+//! run ended more recently) and ends *now*; then the clock follows the system's. So the
+//! events of the warm-up carry believable times, and the monitor's waits, today's average
+//! wait and service level are realistic from the first screen. The simulator still acts only
+//! through commands; only the time the engine stamps on them moves.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use mirante_core::{
     Actor, Command, Core, DomainError, Event, EventKind, Presence, SupervisorId, Timestamp,
 };
 use mirante_sim::{Driver, Refusal, Simulation, demo};
-use mirante_store::Seq;
 use mirante_store::accounts::{AccountStore, DEFAULT_GROUP_ID, GroupRecord};
+use mirante_store::{EventStore, Seq};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 
-use crate::engine::{Committed, EngineError, EngineHandle};
+use crate::engine::{Clock, Committed, EngineError, EngineHandle, SystemClock};
 
 /// The full administrator's login.
 pub const ADMIN_EMAIL: &str = "supervisora@mirante.demo";
 /// The login restricted to the team Suporte.
 pub const RESTRICTED_EMAIL: &str = "suporte@mirante.demo";
 /// Simulated time run as fast as possible before pacing starts (queues and conversations
-/// form at once).
-const WARM_UP_MS: i64 = 15 * 60 * 1000;
+/// form at once); the engine sees it spread over the same span of the past.
+pub const WARM_UP_MS: i64 = 15 * 60 * 1000;
 /// How often the paced simulator wakes up.
 const PACE: Duration = Duration::from_millis(100);
 
@@ -59,6 +68,85 @@ pub enum DemoError {
         /// The IO error.
         source: std::io::Error,
     },
+}
+
+/// The engine's clock in the demo: pinned by the simulator during the warm-up (see the
+/// module doc), the system's afterwards. Clones share the same state.
+#[derive(Debug, Clone)]
+pub struct DemoClock(Arc<AtomicI64>);
+
+/// The pinned time's value when the clock follows the system's.
+const FOLLOW_SYSTEM: i64 = i64::MIN;
+
+impl DemoClock {
+    /// A clock pinned at the start of the backdated warm-up: [`WARM_UP_MS`] before `now`, but
+    /// after `last_event` (the log's last event, on a second run) so that time never goes
+    /// back in the log.
+    pub fn warming_up(now: Timestamp, last_event: Option<Timestamp>) -> Self {
+        let start = now.plus_ms(-WARM_UP_MS);
+        let start = match last_event {
+            Some(last) => start.max(last.plus_ms(1)).min(now),
+            None => start,
+        };
+        Self(Arc::new(AtomicI64::new(start.0)))
+    }
+
+    /// A clock that follows the system's.
+    pub fn system() -> Self {
+        Self(Arc::new(AtomicI64::new(FOLLOW_SYSTEM)))
+    }
+
+    /// The pinned time, `None` once the clock follows the system's.
+    pub fn pinned(&self) -> Option<Timestamp> {
+        let at = self.0.load(Ordering::SeqCst);
+        (at != FOLLOW_SYSTEM).then_some(Timestamp(at))
+    }
+
+    /// Moves the pinned time forward to `at` (never back, never past the system's time).
+    fn pin(&self, at: Timestamp) {
+        let at = at.min(SystemClock.now()).0;
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
+                (cur != FOLLOW_SYSTEM && at > cur).then_some(at)
+            });
+    }
+
+    /// From now on, the system's time.
+    pub fn release(&self) {
+        self.0.store(FOLLOW_SYSTEM, Ordering::SeqCst);
+    }
+}
+
+impl Clock for DemoClock {
+    fn now(&self) -> Timestamp {
+        self.pinned().unwrap_or_else(|| SystemClock.now())
+    }
+}
+
+/// Releases the clock when the warm-up ends, however it ends.
+struct Release(DemoClock);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+/// The time of the log's last event (`None` for an empty log).
+pub async fn last_event_at<S: EventStore>(store: &S) -> Result<Option<Timestamp>, String> {
+    let last = store.last_seq().await.map_err(|e| e.to_string())?;
+    if last == 0 {
+        return Ok(None);
+    }
+    let stored = store
+        .read_from(last - 1, 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(stored
+        .first()
+        .and_then(|e| serde_json::from_slice::<Event>(&e.payload).ok())
+        .map(|e| e.at))
 }
 
 /// The demo logins of `data_dir`: read from `demo-logins.txt` when it exists, otherwise
@@ -144,19 +232,24 @@ fn password() -> Result<String, String> {
     crate::auth::secret::random_secret().map(|s| s[..20].to_string())
 }
 
-/// Starts the simulator on its own thread, driving `engine`. It stops when `stop` is set.
+/// Starts the simulator on its own thread, driving `engine`, whose clock is `clock` (released
+/// to the system's time when the warm-up ends, or if the simulator cannot start). It stops
+/// when `stop` is set.
 pub fn start_simulator(
     engine: EngineHandle,
+    clock: DemoClock,
     seed: u64,
     speed: f64,
     supervisor: SupervisorId,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     let rt = tokio::runtime::Handle::current();
+    let release = Release(clock.clone());
     std::thread::Builder::new()
         .name("mirante-demo-sim".into())
         .spawn(move || {
-            if let Err(error) = simulate(&engine, &rt, seed, speed, supervisor, &stop) {
+            let _release = release;
+            if let Err(error) = simulate(&engine, &rt, &clock, seed, speed, supervisor, &stop) {
                 tracing::error!(%error, "the demo simulator stopped");
             }
         })
@@ -165,11 +258,13 @@ pub fn start_simulator(
 fn simulate(
     engine: &EngineHandle,
     rt: &tokio::runtime::Handle,
+    clock: &DemoClock,
     seed: u64,
     speed: f64,
     supervisor: SupervisorId,
     stop: &AtomicBool,
 ) -> Result<(), String> {
+    let release = Release(clock.clone());
     let committed = engine.subscribe();
     let (configured, config, open, online) = rt
         .block_on(engine.read(|core, _| {
@@ -206,13 +301,18 @@ fn simulate(
             }
         }
     }
+    let scenario = demo::demo(demo::DEMO_START);
     let driver = EngineDriver {
         engine: engine.clone(),
         rt: rt.clone(),
         committed,
         seen: 0,
+        warm_up: clock.pinned().map(|from| WarmUp {
+            clock: clock.clone(),
+            sim_from: scenario.start,
+            from,
+        }),
     };
-    let scenario = demo::demo(demo::DEMO_START);
     let mut sim = Simulation::new(scenario, driver, seed).check_invariants(false);
     if configured {
         sim.resume(&config)
@@ -225,6 +325,7 @@ fn simulate(
     }
     let warm_until = sim.now().plus_ms(WARM_UP_MS);
     sim.run_until(warm_until);
+    drop(release);
     let (sim0, wall0) = (sim.now(), Instant::now());
     while !stop.load(Ordering::Relaxed) {
         let elapsed = wall0.elapsed().as_secs_f64() * 1000.0 * speed;
@@ -310,6 +411,28 @@ struct EngineDriver {
     rt: tokio::runtime::Handle,
     committed: broadcast::Receiver<Committed>,
     seen: Seq,
+    /// Set while the engine's clock is pinned (the warm-up).
+    warm_up: Option<WarmUp>,
+}
+
+/// The backdated warm-up's timeline: simulated `sim_from + x` is engine time
+/// `from + x / WARM_UP_MS × (system now − from)`, so the warm-up ends at *now* however long
+/// it took to run.
+#[derive(Debug)]
+struct WarmUp {
+    clock: DemoClock,
+    sim_from: Timestamp,
+    from: Timestamp,
+}
+
+impl WarmUp {
+    /// Pins the engine's clock to simulated `now`'s place on the timeline.
+    fn pin(&self, now: Timestamp) {
+        let done = (now.since(self.sim_from) as f64 / WARM_UP_MS as f64).clamp(0.0, 1.0);
+        let span = SystemClock.now().since(self.from).max(0);
+        self.clock
+            .pin(self.from.plus_ms((span as f64 * done) as i64));
+    }
 }
 
 impl fmt::Debug for EngineDriver {
@@ -362,7 +485,10 @@ impl EngineDriver {
 impl Driver for EngineDriver {
     type Error = DemoRefusal;
 
-    fn execute(&mut self, cmd: Command, _now: Timestamp) -> Result<Vec<Event>, DemoRefusal> {
+    fn execute(&mut self, cmd: Command, now: Timestamp) -> Result<Vec<Event>, DemoRefusal> {
+        if let Some(warm_up) = &self.warm_up {
+            warm_up.pin(now);
+        }
         match self.rt.block_on(self.engine.execute(cmd)) {
             Ok(executed) => Ok(self.events_until(executed.seq)),
             Err(EngineError::Domain(e)) => Err(DemoRefusal::Domain(e)),
@@ -384,6 +510,26 @@ impl Driver for EngineDriver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_clock_starts_in_the_past_moves_forward_only_and_is_released() {
+        let now = SystemClock.now();
+        let clock = DemoClock::warming_up(now, None);
+        assert_eq!(clock.now(), now.plus_ms(-WARM_UP_MS));
+        // A previous run's last event bounds the start: time never goes back in the log.
+        let recent = DemoClock::warming_up(now, Some(now.plus_ms(-60_000)));
+        assert_eq!(recent.now(), now.plus_ms(-59_999));
+        clock.pin(now.plus_ms(-60_000));
+        assert_eq!(clock.now(), now.plus_ms(-60_000));
+        clock.pin(now.plus_ms(-120_000));
+        assert_eq!(clock.now(), now.plus_ms(-60_000), "never back");
+        clock.pin(now.plus_ms(3_600_000));
+        assert!(clock.now() <= SystemClock.now(), "never past the system's time");
+        clock.release();
+        assert_eq!(clock.pinned(), None);
+        clock.pin(now.plus_ms(-WARM_UP_MS));
+        assert!(clock.now() >= now, "released: the system's time");
+    }
 
     #[test]
     fn logins_file_round_trips() {

@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use crate::auth::mail::{LogMailer, Mailer};
 use crate::auth::{AuthConfig, AuthState};
 use crate::config::ServeConfig;
-use crate::engine::{Engine, EngineConfig, EngineError, EngineHandle, SystemClock};
+use crate::engine::{Clock, Engine, EngineConfig, EngineError, EngineHandle, SystemClock};
 use crate::http::{AppState, app};
 
 /// What [`run`] needs besides the stores and the listener.
@@ -45,6 +45,30 @@ pub struct RunConfig {
     pub on_engine: Option<EngineHook>,
     /// Where finished sessions are archived with their transcripts (M-41); `None`: memory.
     pub archive: Option<Arc<dyn SessionArchive>>,
+    /// The engine's clock: the system's, except that `mirante demo` backdates its warm-up.
+    pub clock: EngineClock,
+}
+
+/// The clock the engine reads (shared; [`SystemClock`] by default).
+#[derive(Clone)]
+pub struct EngineClock(pub Arc<dyn Clock + Sync>);
+
+impl Default for EngineClock {
+    fn default() -> Self {
+        Self(Arc::new(SystemClock))
+    }
+}
+
+impl Clock for EngineClock {
+    fn now(&self) -> mirante_core::Timestamp {
+        self.0.now()
+    }
+}
+
+impl std::fmt::Debug for EngineClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EngineClock")
+    }
 }
 
 /// A hook given the engine once it runs.
@@ -67,6 +91,7 @@ impl Default for RunConfig {
             mailer: Arc::new(LogMailer),
             on_engine: None,
             archive: None,
+            clock: EngineClock::default(),
         }
     }
 }
@@ -91,6 +116,7 @@ impl RunConfig {
             mailer,
             on_engine: None,
             archive: None,
+            clock: EngineClock::default(),
         }
     }
 }
@@ -123,7 +149,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let log = monitor::log_reader(store.clone());
-    let engine = Engine::start(store, SystemClock, config.engine).await?;
+    let engine = Engine::start(store, config.clock, config.engine).await?;
     if let Some(EngineHook(hook)) = config.on_engine {
         hook(engine.handle.clone());
     }

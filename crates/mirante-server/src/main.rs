@@ -13,7 +13,7 @@ use mirante_server::config::{
     AdminCommand, Cli, CliCommand, DatabaseArgs, DatabaseLocation, DemoConfig, ServeConfig,
 };
 use mirante_server::engine::{Clock, SystemClock};
-use mirante_server::{EngineHook, RunConfig, demo, run, telemetry};
+use mirante_server::{EngineClock, EngineHook, RunConfig, demo, run, telemetry};
 use mirante_store::Durability;
 use mirante_store::accounts::AccountStore;
 use mirante_store_sqlite::{SqliteAccounts, SqliteArchive, SqliteStore};
@@ -169,8 +169,17 @@ async fn serve(config: ServeConfig, demo: Option<DemoConfig>) -> anyhow::Result<
         }
         let (seed, speed, stop) = (demo_config.seed, demo_config.speed, stop.clone());
         let supervisor = mirante_core::SupervisorId(admin.id);
+        // The warm-up is backdated: the engine's clock starts in the past (see `demo`).
+        let last_event = demo::last_event_at(&store)
+            .await
+            .map_err(anyhow::Error::msg)
+            .context("reading the log's last event")?;
+        let clock = demo::DemoClock::warming_up(SystemClock.now(), last_event);
+        run_config.clock = EngineClock(Arc::new(clock.clone()));
         run_config.on_engine = Some(EngineHook(Arc::new(move |engine| {
-            if let Err(error) = demo::start_simulator(engine, seed, speed, supervisor, stop.clone())
+            let clock = clock.clone();
+            if let Err(error) =
+                demo::start_simulator(engine, clock, seed, speed, supervisor, stop.clone())
             {
                 tracing::error!(%error, "could not start the demo simulator");
             }

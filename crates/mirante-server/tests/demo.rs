@@ -80,6 +80,39 @@ impl Demo {
         }
     }
 
+    /// The Monitoramento screen as the given administrator sees it.
+    fn monitor(&self, email: &str, password: &str) -> serde_json::Value {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let client = ::reqwest::Client::new();
+            let login = client
+                .post(format!("{}/api/v1/auth/login", self.base))
+                .json(&serde_json::json!({"email": email, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(login.status(), 200);
+            let cookies: Vec<String> = login
+                .headers()
+                .get_all(::reqwest::header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+                .collect();
+            client
+                .get(format!("{}/api/v1/monitor", self.base))
+                .header(::reqwest::header::COOKIE, cookies.join("; "))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+    }
+
     fn seq(&self) -> u64 {
         let health = reqwest::blocking_get(&format!("{}/healthz", self.base));
         let v: serde_json::Value = serde_json::from_str(&health).unwrap();
@@ -153,6 +186,45 @@ fn demo_fills_the_monitor_keeps_its_logins_and_continues_on_the_same_data_dir() 
 
     let m = demo.wait_for_all_phases();
     assert!(Demo::gauge(&m, "mirante_agents{status=\"online\"}") > 0.0);
+
+    // The warm-up is backdated (its 15 simulated minutes end now), so the waits the monitor
+    // shows are simulated waits, not the milliseconds it took to run them: whoever was
+    // answered after waiting has a non-zero average wait, and a team's queue is seconds old.
+    let view = demo.monitor(fields[0][0], fields[0][1]);
+    let teams = view["teams"].as_array().unwrap();
+    let figure = |t: &serde_json::Value, k: &str| t[k].as_i64().unwrap_or(0);
+    let answered: i64 = teams.iter().map(|t| figure(t, "answered_today")).sum();
+    assert!(answered > 0, "sessions answered today: {teams:#?}");
+    for t in teams {
+        if figure(t, "answered_today") > 0 {
+            assert!(t["avg_wait_today_ms"].is_i64(), "{t:#}");
+            assert!(t["service_level_today"].is_number(), "{t:#}");
+        }
+        if figure(t, "waiting_count") > 0 {
+            assert!(figure(t, "longest_wait_ms") > 0, "{t:#}");
+        }
+    }
+    let avg = teams
+        .iter()
+        .map(|t| figure(t, "avg_wait_today_ms"))
+        .max()
+        .unwrap_or(0);
+    let longest = teams
+        .iter()
+        .map(|t| figure(t, "longest_wait_ms"))
+        .max()
+        .unwrap_or(0);
+    eprintln!(
+        "after start: longest average wait today {avg} ms, longest current wait {longest} ms"
+    );
+    assert!(
+        (1_000..3_600_000).contains(&avg),
+        "a team's average wait today is seconds to minutes, not milliseconds: {avg} ms"
+    );
+    assert!(
+        (1_000..3_600_000).contains(&longest),
+        "the longest current wait is seconds to minutes: {longest} ms"
+    );
     let seq_before = demo.seq();
     assert!(demo.terminate().success(), "SIGTERM stops the demo cleanly");
 
