@@ -524,7 +524,10 @@ mod tests {
         clock.pin(now.plus_ms(-120_000));
         assert_eq!(clock.now(), now.plus_ms(-60_000), "never back");
         clock.pin(now.plus_ms(3_600_000));
-        assert!(clock.now() <= SystemClock.now(), "never past the system's time");
+        assert!(
+            clock.now() <= SystemClock.now(),
+            "never past the system's time"
+        );
         clock.release();
         assert_eq!(clock.pinned(), None);
         clock.pin(now.plus_ms(-WARM_UP_MS));
