@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use mirante_core::Phase;
 use mirante_server::{RunConfig, run};
-use mirante_sim::http::{Api, HttpDriver, setup};
+use mirante_sim::http::{Api, HttpDriver, SetupError, setup};
 use mirante_sim::scenario::{DAY_MS, Shift};
 use mirante_sim::{Scenario, Simulation, demo};
 use mirante_store::accounts::{DEFAULT_GROUP_ID, MemoryAccounts};
@@ -171,6 +171,19 @@ fn the_demo_scenario_runs_over_http_with_real_outcomes() {
         let status = api.get("/api/v1/me/status", caller).unwrap();
         assert_eq!(status["agent"]["id"].as_u64(), Some(agent.0));
     }
+
+    // A second run needs a fresh server: nothing is configured twice.
+    let again = setup(&api, &crate::scenario(), EMAIL, PASSWORD);
+    assert!(
+        matches!(
+            again,
+            Err(SetupError::NotFresh {
+                channels: 3,
+                teams: 3
+            })
+        ),
+        "{again:?}"
+    );
 
     stop.send(()).unwrap();
     rt.block_on(server).unwrap().unwrap();
