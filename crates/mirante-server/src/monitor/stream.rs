@@ -22,7 +22,7 @@ use mirante_core::{AgentId, SessionId, SupervisorId, TeamId, Timestamp};
 use mirante_monitor::{AgentCard, Changes, CounterPair, Filter, SessionView, TeamCard, Visibility};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::time::Instant;
 
 use super::{Fact, Follower, LiveModel, MessageView, MonitorService};
@@ -110,6 +110,9 @@ pub struct Outcome {
     reset: bool,
 }
 
+/// Ticks a connection may fall behind before it catches up on its own.
+const TICKS_KEPT: usize = 64;
+
 /// One tick of the hub: the model's sequence and, per connection id, its frame.
 #[derive(Debug, Default)]
 pub struct Tick {
@@ -123,15 +126,17 @@ pub struct Tick {
 /// (leading edge), then every interval while it keeps moving — the hub takes the model's
 /// read lock, computes **one delta per (subscription, starting sequence)** for every
 /// registered connection that is behind (normally every connection of a subscription is at
-/// the same sequence, so one frame per subscription), and publishes the tick on a `watch`.
-/// Each connection picks its frame (shared `Bytes`) and writes it; none computes anything
-/// on the hot path. A connection that missed a tick (a slow socket) computes its own catch-up
+/// the same sequence, so one frame per subscription), and publishes the tick on a bounded
+/// broadcast ([`TICKS_KEPT`] ticks, shared by all connections). Each connection takes its
+/// frame (shared `Bytes`) from every tick in order and writes it; none computes anything on
+/// the hot path, and a connection busy writing stays aligned with its subscription (it writes
+/// the ticks it fell behind on in one flush). One further behind computes its own catch-up
 /// delta from the ring, or resyncs. Counters ride on a tick at most every
-/// `counters_interval`.
+/// `counters_interval` per connection.
 #[derive(Debug)]
 pub struct Hub {
     registry: Mutex<Registry>,
-    ticks: watch::Sender<Arc<Tick>>,
+    ticks: broadcast::Sender<Arc<Tick>>,
     wake: Notify,
 }
 
@@ -139,7 +144,7 @@ impl Default for Hub {
     fn default() -> Self {
         Hub {
             registry: Mutex::new(Registry::default()),
-            ticks: watch::Sender::new(Arc::new(Tick::default())),
+            ticks: broadcast::Sender::new(TICKS_KEPT),
             wake: Notify::new(),
         }
     }
@@ -262,7 +267,7 @@ impl Hub {
         drop(registry);
         drop(live);
         if !outcomes.is_empty() {
-            self.ticks.send_replace(Arc::new(Tick { seq, outcomes }));
+            let _ = self.ticks.send(Arc::new(Tick { seq, outcomes }));
         }
         counters_at
     }
@@ -953,7 +958,6 @@ pub async fn drive<O: Outbound>(
 ) {
     let svc = sub.svc.clone();
     let mut ticks = svc.hub().ticks.subscribe();
-    ticks.mark_unchanged();
     let mut facts = svc.facts();
     let mut prefs = svc.prefs();
     let heartbeat = svc.config().heartbeat;
@@ -980,13 +984,12 @@ pub async fn drive<O: Outbound>(
                 Some(text) => sub.handle_text(&text),
                 None => break,
             },
-            changed = ticks.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                let tick = Arc::clone(&ticks.borrow_and_update());
-                sub.on_tick(&tick);
-            }
+            tick = ticks.recv() => match tick {
+                Ok(tick) => sub.on_tick(&tick),
+                // More than `TICKS_KEPT` ticks behind: catch up on our own.
+                Err(RecvError::Lagged(_)) => sub.flush(),
+                Err(RecvError::Closed) => break,
+            },
             fact = facts.recv() => match fact {
                 Ok(f) => sub.on_fact(&f),
                 Err(RecvError::Lagged(_)) => sub.on_facts_lagged(),
