@@ -8,7 +8,10 @@
 // row map is changed in place (a version signal tells readers), and the three Fases lists are
 // kept sorted by (phase time, id) and patched by binary search (a row whose phase and time did
 // not change, e.g. a new customer message, is replaced where it stands) instead of being
-// partitioned and sorted again.
+// partitioned and sorted again. A large snapshot (the first one, 10 000 rows) can be applied
+// in a task of its own (`deferAbove`), so that parsing the frame and applying it plus rendering
+// the first screen are not one long task; deltas arriving meanwhile are kept and applied, in
+// order and under the same sequence rules, right after it.
 import type {
   AgentCard,
   Counters,
@@ -72,14 +75,28 @@ function indexOf(list: readonly SessionView[], row: SessionView): number {
   return list[i]?.id === row.id ? i : -1
 }
 
+function sortRows(list: SessionView[]): void {
+  // the server sends each list in this order already: check in O(n) before sorting
+  for (let i = 1; i < list.length; i++) {
+    if (compareRows(list[i - 1], list[i]) > 0) {
+      list.sort(compareRows)
+      return
+    }
+  }
+}
+
 function buildPhases(rows: Iterable<SessionView>): PhaseLists {
   const lists: PhaseLists = { bot: [], waiting: [], human: [] }
   for (const row of rows) lists[listOf(row)].push(row)
-  lists.bot.sort(compareRows)
-  lists.waiting.sort(compareRows)
-  lists.human.sort(compareRows)
+  sortRows(lists.bot)
+  sortRows(lists.waiting)
+  sortRows(lists.human)
   return lists
 }
+
+/** Schedules `fn` as a new task (after the current one and whatever input is queued). */
+export type Later = (fn: () => void) => void
+const nextTask: Later = (fn) => void setTimeout(fn, 0)
 
 function sameCounters(a: Counters, b: Counters): boolean {
   return a.geral === b.geral && a.auto === b.auto && a.espera === b.espera && a.humano === b.humano
@@ -104,8 +121,15 @@ export class MonitorStore {
   /** Fases lists in display order (M-30…M-32); a list no delta touched keeps its identity. */
   phases = $state.raw<PhaseLists>({ bot: [], waiting: [], human: [] })
 
+  /** A snapshot with more rows than this is applied in a later task (`later`); by default
+   * every snapshot is applied at once. */
+  deferAbove = Infinity
+  later: Later = nextTask
+
   #rows = new Map<Id, SessionView>()
   #version = $state(0)
+  /** A snapshot waiting for its task, and the deltas received since (in order). */
+  #pending: { view: MonitorView; receivedAt: number; deltas: [MonitorDelta, number][] } | null = null
 
   /** Every row shown, by session id (changed in place: reading it tracks the version). */
   get rows(): ReadonlyMap<Id, SessionView> {
@@ -113,9 +137,39 @@ export class MonitorStore {
     return this.#rows
   }
 
-  /** Replaces the whole state with a snapshot. Older than what is shown: ignored. */
+  /** Whether a snapshot has been received but not applied yet (`deferAbove`). */
+  get pending(): boolean {
+    return this.#pending !== null
+  }
+
+  /** Replaces the whole state with a snapshot. Older than what is shown: ignored. A large
+   * one (`deferAbove`) is applied in a later task; `seq` moves to it at once, so that the
+   * deltas that follow it are accepted (and kept until it is applied). */
   snapshot(view: MonitorView, receivedAt = Date.now()): boolean {
-    if (this.loaded && view.seq < this.seq) return false
+    if ((this.loaded || this.#pending) && view.seq < this.seq) return false
+    const size = view.phases.bot.length + view.phases.waiting.length + view.phases.human.length
+    if (size > this.deferAbove) {
+      const first = !this.#pending
+      this.#pending = { view, receivedAt, deltas: [] }
+      this.seq = view.seq
+      if (first) this.later(() => this.flush())
+      return true
+    }
+    this.#pending = null
+    this.apply(view, receivedAt)
+    return true
+  }
+
+  /** Applies the pending snapshot, then the deltas received since, in order. */
+  flush(): void {
+    const pending = this.#pending
+    if (!pending) return
+    this.#pending = null
+    this.apply(pending.view, pending.receivedAt)
+    for (const [d, at] of pending.deltas) this.delta(d, at)
+  }
+
+  private apply(view: MonitorView, receivedAt: number): void {
     this.seq = view.seq
     this.serverNow = view.now
     this.receivedAt = receivedAt
@@ -135,16 +189,19 @@ export class MonitorStore {
     this.#version++
     this.loaded = true
     this.sample(receivedAt)
-    return true
   }
 
   /** Applies one delta; a delta below the current sequence (or before any snapshot) is
    * dropped, and one at the current sequence too unless it says it applies on it
    * (`from_seq == seq`: the stream's counters-only update, sent when they fall due). */
   delta(d: MonitorDelta, receivedAt = Date.now()): boolean {
-    if (!this.loaded || d.seq < this.seq) return false
+    if (!(this.loaded || this.#pending) || d.seq < this.seq) return false
     if (d.seq === this.seq && d.from_seq !== this.seq) return false
     this.seq = d.seq
+    if (this.#pending) {
+      this.#pending.deltas.push([d, receivedAt])
+      return true
+    }
     if (d.filtered !== undefined) this.filtered = d.filtered
     if (d.counters) this.counters = d.counters
     if (d.unfiltered_counters) this.unfiltered = d.unfiltered_counters
@@ -162,6 +219,7 @@ export class MonitorStore {
 
   /** Forgets everything (a new filter, a log-out). */
   reset(): void {
+    this.#pending = null
     this.seq = 0
     this.loaded = false
     this.#rows = new Map()
