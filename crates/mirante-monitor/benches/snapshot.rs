@@ -396,14 +396,15 @@ struct SqlRow {
     step: Option<String>,
 }
 
-/// What the SQL side answers: counters, rows, agent cards, team cards.
+/// What both sides answer, compared: counters, the rows' ids in display order per phase,
+/// the agent cards (id, open sessions) and the team cards (id, waiting, in service) in order.
 #[derive(Debug, PartialEq)]
 struct SqlAnswer {
     counters: [u64; 3],
     unfiltered: [u64; 3],
-    rows: [usize; 3],
-    agents: usize,
-    teams: usize,
+    rows: [Vec<i64>; 3],
+    agents: Vec<(i64, i64)>,
+    teams: Vec<(i64, i64, i64)>,
 }
 
 /// The monitor's screen for one filter, by SQL. `cond` is a WHERE fragment on `s`, `args` its
@@ -435,7 +436,7 @@ fn sql_view(
         &format!("SELECT phase, COUNT(*) FROM sessions s WHERE {scope} GROUP BY phase"),
         &[],
     )?;
-    let mut rows = [0usize; 3];
+    let mut rows: [Vec<i64>; 3] = Default::default();
     for (phase, order) in [
         (0, "s.id"),
         (1, "s.queued_at, s.queue_key, s.id"),
@@ -468,7 +469,7 @@ fn sql_view(
             })
         })?;
         let v: Vec<SqlRow> = mapped.collect::<rusqlite::Result<_>>()?;
-        rows[phase] = v.len();
+        rows[phase] = v.iter().map(|r| r.id).collect();
         black_box(v);
     }
     // Agent cards: logged-in agents with load, pause reason and teams.
@@ -483,6 +484,7 @@ fn sql_view(
     let agents: Vec<(i64, String, i64)> = st
         .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(8)?)))?
         .collect::<rusqlite::Result<_>>()?;
+    let agents = agents.into_iter().map(|(id, _, open)| (id, open)).collect();
     // Team cards: counts, longest wait, today's figures, members online / paused / available.
     let sql = format!(
         "SELECT t.id, t.name, t.target_ms, t.goal, t.answered, t.within, t.wait_sum,
@@ -498,17 +500,18 @@ fn sql_view(
     let mut st = db.prepare_cached(&sql)?;
     let team_args: Vec<rusqlite::types::Value> =
         args.iter().cloned().cycle().take(args.len() * 3).collect();
-    let teams: Vec<(i64, String)> = st
+    let teams: Vec<(i64, String, i64, i64)> = st
         .query_map(params_from_iter(team_args.iter()), |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(7)?, r.get(8)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let teams = teams.into_iter().map(|(id, _, w, h)| (id, w, h)).collect();
     Ok(SqlAnswer {
         counters,
         unfiltered,
         rows,
-        agents: agents.len(),
-        teams: teams.len(),
+        agents,
+        teams,
     })
 }
 
@@ -545,12 +548,26 @@ fn answer_of(v: &MonitorView) -> SqlAnswer {
             v.unfiltered_counters.humano,
         ],
         rows: [
-            v.phases.bot.len(),
-            v.phases.waiting.len(),
-            v.phases.human.len(),
+            v.phases.bot.iter().map(|r| r.id.0 as i64).collect(),
+            v.phases.waiting.iter().map(|r| r.id.0 as i64).collect(),
+            v.phases.human.iter().map(|r| r.id.0 as i64).collect(),
         ],
-        agents: v.agents.len(),
-        teams: v.teams.len(),
+        agents: v
+            .agents
+            .iter()
+            .map(|a| (a.id.0 as i64, i64::from(a.open)))
+            .collect(),
+        teams: v
+            .teams
+            .iter()
+            .map(|t| {
+                (
+                    t.id.0 as i64,
+                    t.waiting_count as i64,
+                    t.in_service_count as i64,
+                )
+            })
+            .collect(),
     }
 }
 
@@ -745,9 +762,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or_else(|e| panic!("sql: {e}")),
             );
         });
+        // Not in either side's figure: the server then serializes the view to JSON (the SQL
+        // side's rows would need the same); measured apart, for the record.
+        let json = measure(c.iters.1, || {
+            black_box(serde_json::to_vec(&view).unwrap_or_default());
+        });
         table.push((
             c.name,
-            view.counters.geral,
+            json,
             mon,
             base,
             view.phases.bot.len() + view.phases.waiting.len() + view.phases.human.len(),
@@ -769,27 +791,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         CHANNELS
     );
     println!(
-        "| query | rows | monitor median µs | monitor p99 µs | SQLite median µs | SQLite p99 µs | ratio (median) |"
+        "| query | rows | monitor median µs | monitor p99 µs | SQLite median µs | SQLite p99 µs | ratio (median) | JSON of the view, median µs |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut json = Vec::new();
-    for (name, _, mon, base, rows) in &table {
+    for (name, js, mon, base, rows) in &table {
         let ratio = base.median_us / mon.median_us;
         println!(
-            "| {name} | {rows} | {:.1} | {:.1} | {:.0} | {:.0} | {ratio:.0}× |",
-            mon.median_us, mon.p99_us, base.median_us, base.p99_us
+            "| {name} | {rows} | {:.1} | {:.1} | {:.0} | {:.0} | {ratio:.0}× | {:.0} |",
+            mon.median_us, mon.p99_us, base.median_us, base.p99_us, js.median_us
         );
         json.push(format!(
-            "{{\"query\":\"{name}\",\"rows\":{rows},\"monitor_median_us\":{:.1},\"monitor_p99_us\":{:.1},\"sql_median_us\":{:.0},\"sql_p99_us\":{:.0},\"ratio\":{ratio:.1}}}",
-            mon.median_us, mon.p99_us, base.median_us, base.p99_us
+            "{{\"query\":\"{name}\",\"rows\":{rows},\"monitor_median_us\":{:.1},\"monitor_p99_us\":{:.1},\"sql_median_us\":{:.0},\"sql_p99_us\":{:.0},\"ratio\":{ratio:.1},\"json_median_us\":{:.0}}}",
+            mon.median_us, mon.p99_us, base.median_us, base.p99_us, js.median_us
         ));
     }
     println!(
-        "| counters only, 2 teams + 1 channel | – | {:.2} | {:.2} | | | |",
+        "| counters only, 2 teams + 1 channel | – | {:.2} | {:.2} | | | | |",
         counters_typ.median_us, counters_typ.p99_us
     );
     println!(
-        "| counters only, unfiltered | – | {:.2} | {:.2} | | | |",
+        "| counters only, unfiltered | – | {:.2} | {:.2} | | | | |",
         counters_all.median_us, counters_all.p99_us
     );
     println!(

@@ -1,7 +1,9 @@
 //! Queries: the screen for one supervisor, one filter, at one instant. A filter is evaluated
 //! by walking the smallest candidate set its conditions (or the supervisor's scope) give —
 //! a protocol, a contact's sessions, the agents' loads, the teams' queues and services, the
-//! channels' sessions — and checking the other conditions on each candidate; counters for
+//! channels' sessions — and checking the other conditions on each candidate. The per-phase,
+//! per-team and per-agent indexes keep their rows in display order, so the answer is a walk
+//! (or a merge of a few team lists) with no sort and no row built; counters for
 //! filters made only of teams and channels come from per-(team, channel) counts without
 //! touching a session.
 
@@ -705,7 +707,7 @@ fn merge<'a, K: Ord + Copy>(items: &[(K, Row<'a>)], runs: Vec<Range<usize>>) -> 
     if heads.len() > 8 {
         // Many runs: a stable sort of sorted runs is a merge too.
         let mut all = items.to_vec();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.sort_by_key(|e| e.0);
         return all.into_iter().map(|e| e.1).collect();
     }
     let mut out = Vec::with_capacity(items.len());

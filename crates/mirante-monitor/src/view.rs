@@ -1,6 +1,7 @@
 //! The answer of a monitor query: what the Monitoramento screen shows, computed from one state
 //! at one sequence number (B-2). Plain data with `Serialize` (snake_case English field names);
-//! the server turns it into JSON as it is.
+//! the server turns it into JSON as it is. The session rows are handles on the model's shared,
+//! immutable rows ([`SessionView`]): a view clones a reference per row instead of building it.
 //!
 //! Every matching session appears exactly once, as a row in the Fases lists (`phases`); the
 //! Agentes and Equipes cards list the ids of their sessions in display order, and the UI joins
