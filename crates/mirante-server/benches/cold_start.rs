@@ -3,9 +3,13 @@
 //! the whole log (`--ignore-snapshots`) for comparison, on the same database.
 //!
 //! `cargo bench -p mirante-server --bench cold_start` (or `cargo xtask bench p5`); writes
-//! `bench-out/p5-cold-start.json`. The log (`P5_EVENTS`, default 10 000 000 events) is
-//! generated once through the engine with the P4 workload into
-//! `target/bench-cache/p5-<events>/` and reused; generation takes a few minutes.
+//! `bench-out/p5-cold-start.json`. The log (`P5_EVENTS`, default 10 000 000 events) is the
+//! simulator's: the demo scenario scaled ×`P5_SCALE` (default 20: 600 agents) from its
+//! 09:30 start, seed `P5_SEED` (default 7), run as fast as possible on the in-process engine
+//! (`mirante_sim::load`), its events appended to the store with a snapshot of the engine's
+//! state every ~100 000 events — what the server would have written running that day. It is
+//! generated once into `target/bench-cache/p5-sim-<scale>-<seed>-<events>/` and reused;
+//! generation takes minutes.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -13,24 +17,16 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use mirante_server::engine::{Engine, EngineConfig, SystemClock};
-use mirante_store::{Durability, EventStore};
+use mirante_sim::{demo, load};
+use mirante_store::{Durability, EventStore, Snapshot};
 use mirante_store_sqlite::SqliteStore;
 use serde_json::json;
-use support::{Load, Shape};
 
-/// A large center: 2 000 agents, 1 000 concurrent customers, ~100 k distinct contacts.
-const SHAPE: Shape = Shape {
-    teams: 20,
-    agents_per_team: 100,
-    clients: 1000,
-    contacts_per_client: 100,
-};
 const SNAPSHOT_EVERY: u64 = 100_000;
+/// Engine time advances in windows of this many simulated milliseconds.
+const QUANTUM_MS: i64 = 1_000;
 
 fn main() {
     let target: u64 = std::env::var("P5_EVENTS")
@@ -41,14 +37,23 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    let dir = support::workspace().join(format!("target/bench-cache/p5-{target}"));
+    let scale: usize = std::env::var("P5_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let seed: u64 = std::env::var("P5_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
+    let dir =
+        support::workspace().join(format!("target/bench-cache/p5-sim-{scale}-{seed}-{target}"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     if !dir.join("done").exists() {
-        runtime.block_on(generate(&dir, target));
+        runtime.block_on(generate(&dir, target, scale, seed));
     }
     let db = dir.join("mirante.db");
     let (last, snapshot_seq, snapshot_bytes) = runtime.block_on(async {
@@ -92,8 +97,7 @@ fn main() {
         "tail_events": last - snapshot_seq,
         "snapshot_bytes": snapshot_bytes,
         "database_bytes": db_bytes,
-        "shape": {"teams": SHAPE.teams, "agents_per_team": SHAPE.agents_per_team, "clients": SHAPE.clients,
-                  "contacts_per_client": SHAPE.contacts_per_client},
+        "load": {"scenario": "demo", "scale": scale, "seed": seed, "quantum_ms": QUANTUM_MS},
         "with_snapshots_seconds": with,
         "full_replay_seconds": without,
         "median_with_snapshots_seconds": m_with,
@@ -148,42 +152,45 @@ fn time_to_ready(dir: &Path, ignore_snapshots: bool) -> f64 {
     elapsed
 }
 
-/// Writes `target` events (plus less than one snapshot period) through the engine.
-async fn generate(dir: &Path, target: u64) {
+/// Writes `target` events (plus half a snapshot period) of the simulator's load into the
+/// store, with a snapshot of the engine's state about every [`SNAPSHOT_EVERY`] events, as
+/// the engine would have (same encoding: each event and the core as JSON).
+async fn generate(dir: &Path, target: u64, scale: usize, seed: u64) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
     let store = SqliteStore::open(&dir.join("mirante.db"), Durability::Normal).unwrap();
-    let config = EngineConfig {
-        snapshot_every: SNAPSHOT_EVERY,
-        snapshot_on_shutdown: false,
-        ..EngineConfig::default()
-    };
-    let engine = Engine::start(store.clone(), SystemClock, config)
-        .await
-        .unwrap();
-    let channels = support::set_up(&engine.handle, SHAPE).await;
-    let load = Arc::new(Load::default());
-    let clients: Vec<_> = (0..SHAPE.clients)
-        .map(|c| {
-            tokio::spawn(support::client(
-                engine.handle.clone(),
-                channels[c % channels.len()],
-                c,
-                SHAPE,
-                Arc::clone(&load),
-            ))
-        })
-        .collect();
+    let scenario = load::scaled(demo::demo(demo::DEMO_START), scale);
+    let mut sim = load::LoadGen::new(scenario, seed, QUANTUM_MS).unwrap();
     // Stop half a period past the target so that start-up has a tail to replay.
     let end = target + SNAPSHOT_EVERY / 2;
     let started = Instant::now();
-    let mut next_report = 0;
-    loop {
-        let seq = engine
-            .handle
-            .wait_durable(end.min(next_report + 1_000_000))
-            .await
-            .unwrap();
+    let (mut seq, mut snapshot_seq, mut next_report) = (0u64, 0u64, 1_000_000u64);
+    let mut in_flight = std::collections::VecDeque::new();
+    while seq < end && !sim.done() {
+        let steps = sim.next_events(10_000);
+        let events: Vec<Vec<u8>> = steps
+            .iter()
+            .flat_map(|s| &s.events)
+            .map(|e| serde_json::to_vec(e).unwrap())
+            .collect();
+        let n = events.len() as u64;
+        // Pipelined: the store applies appends in call order.
+        in_flight.push_back(store.append(seq, events));
+        seq += n;
+        if in_flight.len() > 8 {
+            in_flight.pop_front().unwrap().await.unwrap();
+        }
+        if seq - snapshot_seq >= SNAPSHOT_EVERY {
+            while let Some(append) = in_flight.pop_front() {
+                append.await.unwrap();
+            }
+            let payload = serde_json::to_vec(sim.engine()).unwrap();
+            store
+                .save_snapshot(Snapshot { seq, payload })
+                .await
+                .unwrap();
+            snapshot_seq = seq;
+        }
         if seq >= next_report {
             println!(
                 "P5 generating: {seq} events after {:.0} s",
@@ -191,16 +198,19 @@ async fn generate(dir: &Path, target: u64) {
             );
             next_report += 1_000_000;
         }
-        if seq >= end {
-            break;
-        }
     }
-    load.stop.store(true, Ordering::Relaxed);
-    for client in clients {
-        client.await.unwrap();
+    while let Some(append) = in_flight.pop_front() {
+        append.await.unwrap();
     }
-    engine.handle.shutdown().await.unwrap();
-    engine.task.await.unwrap();
-    let _ = store.close().await;
-    std::fs::write(dir.join("done"), format!("{}\n", target)).unwrap();
+    let stats = sim.stats();
+    println!(
+        "P5 generated {seq} events in {:.0} s: {:.0} simulated hours, {} sessions, {} commands ({} refused)",
+        started.elapsed().as_secs_f64(),
+        sim.now().since(demo::DEMO_START) as f64 / 3_600_000.0,
+        stats.sessions_started,
+        stats.commands,
+        stats.refused
+    );
+    store.close().await.unwrap();
+    std::fs::write(dir.join("done"), format!("{target} {scale} {seed}\n")).unwrap();
 }

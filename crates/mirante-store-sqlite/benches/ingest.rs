@@ -1,6 +1,9 @@
 //! P4 at the store level: durable ingest into SQLite with group commit, against a
 //! one-transaction-per-event CRUD writer measured in the same run.
 //!
+//! The events are the simulator's: the first 50 000 events of the demo scenario (seed 7,
+//! `mirante_sim::load`), serialized as the engine stores them, cycled through in log order.
+//!
 //! `cargo bench -p mirante-store-sqlite --bench ingest` runs, for each durability
 //! (`full`, `normal`), the median of several runs of:
 //! - `group-1`: [`SqliteStore`] fed 1-event appends, pipelined (256 in flight);
@@ -25,6 +28,11 @@ use std::time::{Duration, Instant};
 use mirante_store::{Durability, EventStore};
 use mirante_store_sqlite::SqliteStore;
 use rusqlite::Connection;
+
+/// The simulator's seed.
+const SEED: u64 = 7;
+/// Distinct simulated events, cycled through by every run.
+const PAYLOADS: u64 = 50_000;
 
 /// Longest a CRUD baseline run may take; its rate is what matters, not its total.
 const CRUD_TIME_CAP: Duration = Duration::from_secs(4);
@@ -56,7 +64,13 @@ struct Row {
 
 fn main() {
     let config = config();
-    let payloads = payloads(1024);
+    let payloads = payloads(PAYLOADS);
+    let bytes: usize = payloads.iter().map(Vec::len).sum();
+    eprintln!(
+        "load: {} events of the demo scenario (seed {SEED}), {:.0} bytes on average",
+        payloads.len(),
+        bytes as f64 / payloads.len() as f64
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -127,24 +141,15 @@ fn config() -> Config {
     }
 }
 
-/// ~200-byte JSON-ish events, varied so SQLite sees distinct rows.
-fn payloads(count: usize) -> Vec<Vec<u8>> {
-    (0..count)
-        .map(|i| {
-            let mut text = format!(
-                "{{\"type\":\"message_sent\",\"session\":\"s-{:08}\",\"agent\":\"a-{:05}\",\
-                 \"team\":\"t-{:03}\",\"at\":{},\"text\":\"",
-                i * 7919 % 100_000,
-                i % 5000,
-                i % 40,
-                1_790_000_000_000u64 + i as u64 * 37
-            );
-            while text.len() < 196 {
-                text.push(char::from(b'a' + (text.len() % 26) as u8));
-            }
-            text.push_str("\"}");
-            text.into_bytes()
-        })
+/// The simulator's events, serialized as the engine stores them: the demo scenario (seed
+/// 7) from its 09:30 start, run on the in-process engine until `count` events.
+fn payloads(count: u64) -> Vec<Vec<u8>> {
+    let scenario = mirante_sim::demo::demo(mirante_sim::demo::DEMO_START);
+    let steps = mirante_sim::load::record(scenario, SEED, 1_000, count).unwrap();
+    steps
+        .iter()
+        .flat_map(|s| &s.events)
+        .map(|e| serde_json::to_vec(e).unwrap())
         .collect()
 }
 
