@@ -113,6 +113,13 @@ fn main() {
         report.stats.refusals,
         report.observe_waits,
     );
+    println!(
+        "over HTTP: finished {:?}; work-conservation violations {}, FIFO violations {} (on the \
+         picture rebuilt from the monitor)\n",
+        report.stats.finished,
+        report.stats.work_conservation_violations,
+        report.stats.fifo_violations,
+    );
     println!("{}", side_by_side(&local, &report.calls));
     println!(
         "{}",

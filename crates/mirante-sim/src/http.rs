@@ -21,9 +21,11 @@
 //!   *Monitoramento* screen, `GET /api/v1/monitor` (the administrator's view: every open
 //!   session with its phase, bot step, team and agent; every logged-in agent; each team's
 //!   queue in order — one state at one sequence number, B-2). After each command it reads
-//!   the durable sequence (`GET /healthz`) and then the monitor until the monitor's `seq`
-//!   reaches it (read-your-writes: the view includes the command and everything the engine
-//!   decided with it), and turns the difference from the previous view into events
+//!   the durable sequence (`GET /healthz`) until it is past the previous view's `seq` (the
+//!   engine answers a command just *before* it publishes the new durable sequence, so the
+//!   first read may still be the old one), then the monitor until its `seq` reaches it
+//!   (read-your-writes: the view includes the command and everything the engine decided
+//!   with it), and turns the difference from the previous view into events
 //!   (`SessionStarted`, `BotStepEntered`, `SessionQueued`, `SessionAssigned`,
 //!   `SessionFinished`, presence changes). Chosen over the agents' `/me/sessions` (each agent
 //!   sees only its own part, and nobody sees the bot) and the live stream (frames are
@@ -583,6 +585,8 @@ struct Seen {
 /// The monitor reduced to what the driver compares.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Snapshot {
+    /// The monitor's sequence number.
+    seq: u64,
     sessions: BTreeMap<SessionId, Seen>,
     queues: BTreeMap<TeamId, Vec<SessionId>>,
     presence: BTreeMap<AgentId, Presence>,
@@ -631,6 +635,7 @@ impl Snapshot {
             })
             .collect();
         Snapshot {
+            seq: v.seq,
             sessions,
             queues,
             presence,
@@ -882,8 +887,17 @@ impl HttpDriver {
     /// Reads the monitor once it has folded everything durable now.
     fn read_monitor(&mut self) -> Result<Snapshot, HttpError> {
         let t0 = Instant::now();
-        let durable = self.api.durable_seq()?;
+        // The command's events come after the last view; the engine answers a command just
+        // before it publishes the new durable sequence, so wait until `/healthz` shows them.
         let mut reads = 0u32;
+        let durable = loop {
+            let d = self.api.durable_seq()?;
+            if d > self.seen.seq || t0.elapsed() > OBSERVE_PATIENCE {
+                break d;
+            }
+            reads += 1;
+            std::thread::sleep(Duration::from_micros(100 * u64::from(reads.min(10))));
+        };
         loop {
             let value = self.api.get("/api/v1/monitor", &self.creds.supervisor)?;
             let view: WireView = serde_json::from_value(value)
