@@ -44,6 +44,21 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+/// CPU seconds (user + system) this process has used so far, from `/proc/self/stat`.
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // Fields 14 and 15 of stat(5) (utime, stime), counted after the command name; 100 Hz.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Nanoseconds of the wall clock: the one clock both processes read.
 fn wall() -> u64 {
     SystemTime::now()
@@ -304,6 +319,8 @@ struct ClientsDone {
 
 #[derive(Serialize, Deserialize)]
 struct ClientsResult {
+    /// CPU seconds the clients process used from `ready` to `done`.
+    cpu_s: f64,
     deliveries: u64,
     p50_ms: f64,
     p99_ms: f64,
@@ -373,10 +390,12 @@ fn clients_main() {
         }
         stdout.write_all(b"ready\n").await.expect("stdout");
         stdout.flush().await.expect("stdout");
+        let cpu_ready = cpu_secs();
         let done: ClientsDone =
             serde_json::from_str(&stdin.next_line().await.expect("stdin").expect("done"))
                 .expect("done");
         stop.store(true, Ordering::Relaxed);
+        let cpu_s = cpu_secs() - cpu_ready;
         let bytes = std::fs::read(&done.acks).expect("acks");
         let mut at = std::collections::HashMap::new();
         for c in bytes.chunks_exact(24) {
@@ -396,6 +415,7 @@ fn clients_main() {
             }
         }
         let result = ClientsResult {
+            cpu_s,
             deliveries: stats.deliveries,
             p50_ms: stats.quantile(0.50),
             p99_ms: stats.quantile(0.99),
@@ -531,6 +551,10 @@ struct Figures {
     deliveries_per_s: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Cores used on average during the run by the server process (server, engine, monitor
+    /// and load) and by the clients process.
+    server_cores: f64,
+    client_cores: f64,
 }
 
 async fn run_monitor(subs: usize, rate: u64, secs: u64, filtered: bool, frame_ms: u64) -> Figures {
@@ -553,9 +577,11 @@ async fn run_monitor(subs: usize, rate: u64, secs: u64, filtered: bool, frame_ms
     };
     let clients = Clients::start(&plan).await;
     let t = Instant::now();
+    let cpu = cpu_secs();
     generate(&w, &acks, rate, secs).await;
     // Let the last frames arrive.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let server_cores = (cpu_secs() - cpu) / t.elapsed().as_secs_f64();
     let elapsed = t.elapsed().as_secs_f64() - 0.5;
     let tag = if filtered { "p2" } else { "p1" };
     let r = clients.finish(&acks, start_seq, tag).await;
@@ -563,6 +589,8 @@ async fn run_monitor(subs: usize, rate: u64, secs: u64, filtered: bool, frame_ms
         deliveries_per_s: r.deliveries as f64 / elapsed,
         p50_ms: r.p50_ms,
         p99_ms: r.p99_ms,
+        server_cores,
+        client_cores: r.cpu_s / (elapsed + 0.5),
     }
 }
 
@@ -617,6 +645,7 @@ async fn run_bare(subs: usize, rate: u64, secs: u64) -> Figures {
     let per_ms = (rate / 1000).max(1);
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     let t = Instant::now();
+    let cpu = cpu_secs();
     let end = t + Duration::from_secs(secs);
     let mut seq = 0u64;
     let row = "x".repeat(400);
@@ -634,12 +663,15 @@ async fn run_bare(subs: usize, rate: u64, secs: u64) -> Figures {
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let server_cores = (cpu_secs() - cpu) / t.elapsed().as_secs_f64();
     let elapsed = t.elapsed().as_secs_f64() - 0.5;
     let r = clients.finish(&acks, 0, "bare").await;
     Figures {
         deliveries_per_s: r.deliveries as f64 / elapsed,
         p50_ms: r.p50_ms,
         p99_ms: r.p99_ms,
+        server_cores,
+        client_cores: r.cpu_s / (elapsed + 0.5),
     }
 }
 
@@ -692,34 +724,38 @@ fn main() {
         "unpinned"
     };
     println!("{placement}, {secs} s per run");
-    println!("| benchmark | frame interval | deliveries/s | p50 (ms) | p99 (ms) | target |");
-    println!("|---|---:|---:|---:|---:|---|");
     println!(
-        "| bare broadcast WS, {subs} sockets × 1 000 frames/s | – | {:.0} | {:.1} | {:.1} | baseline |",
-        bare.deliveries_per_s, bare.p50_ms, bare.p99_ms
+        "| benchmark | frame interval | deliveries/s | p50 (ms) | p99 (ms) | server cores | client cores | target |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    println!(
+        "| bare broadcast WS, {subs} sockets × 1 000 frames/s | – | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | baseline |",
+        bare.deliveries_per_s, bare.p50_ms, bare.p99_ms, bare.server_cores, bare.client_cores
     );
     let mut report = Vec::new();
     for (ms, p1, p2) in &runs {
         let ratio = p1.deliveries_per_s / bare.deliveries_per_s;
         println!(
-            "| P1 monitor stream, {subs} subscribers × 1 000 events/s | {ms} ms | {:.0} ({ratio:.2}× bare) | {:.1} | {:.1} | ≥ 1 M/s, p99 ≤ 50 ms, ≥ 0.7× bare |",
-            p1.deliveries_per_s, p1.p50_ms, p1.p99_ms
+            "| P1 monitor stream, {subs} subscribers × 1 000 events/s | {ms} ms | {:.0} ({ratio:.2}× bare) | {:.1} | {:.1} | {:.2} | {:.2} | ≥ 1 M/s, p99 ≤ 50 ms, ≥ 0.7× bare |",
+            p1.deliveries_per_s, p1.p50_ms, p1.p99_ms, p1.server_cores, p1.client_cores
         );
         println!(
-            "| P2 {} filtered subscribers, 5 000 events/s (matching rows) | {ms} ms | {:.0} | {:.1} | {:.1} | p99 ≤ 100 ms |",
+            "| P2 {} filtered subscribers, 5 000 events/s (matching rows) | {ms} ms | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | p99 ≤ 100 ms |",
             subs / 2,
             p2.deliveries_per_s,
             p2.p50_ms,
-            p2.p99_ms
+            p2.p99_ms,
+            p2.server_cores,
+            p2.client_cores
         );
         report.push(json!({
             "frame_ms": ms,
-            "p1": {"deliveries_per_s": p1.deliveries_per_s, "p50_ms": p1.p50_ms, "p99_ms": p1.p99_ms, "ratio_to_bare": ratio},
-            "p2": {"deliveries_per_s": p2.deliveries_per_s, "p50_ms": p2.p50_ms, "p99_ms": p2.p99_ms},
+            "p1": {"deliveries_per_s": p1.deliveries_per_s, "p50_ms": p1.p50_ms, "p99_ms": p1.p99_ms, "ratio_to_bare": ratio, "server_cores": p1.server_cores, "client_cores": p1.client_cores},
+            "p2": {"deliveries_per_s": p2.deliveries_per_s, "p50_ms": p2.p50_ms, "p99_ms": p2.p99_ms, "server_cores": p2.server_cores, "client_cores": p2.client_cores},
         }));
     }
     let report = json!({
-        "bare": {"deliveries_per_s": bare.deliveries_per_s, "p50_ms": bare.p50_ms, "p99_ms": bare.p99_ms},
+        "bare": {"deliveries_per_s": bare.deliveries_per_s, "p50_ms": bare.p50_ms, "p99_ms": bare.p99_ms, "server_cores": bare.server_cores, "client_cores": bare.client_cores},
         "runs": report,
         "subscribers": subs, "seconds": secs, "pinned": pin,
     });
