@@ -148,6 +148,33 @@ async fn group_commit_replies_only_after_the_append_is_durable() {
     stop(engine).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_is_sent_only_after_its_sequence_is_published() {
+    // Read your writes: whoever gets an answer and then asks for the durable sequence (a
+    // `/healthz`, a follow or history read waiting on it) sees at least the answer's seq.
+    let engine = start(MemoryStore::new(), config()).await;
+    let clients: Vec<_> = (0..200)
+        .map(|i| {
+            let handle = engine.handle.clone();
+            tokio::spawn(async move {
+                let executed = handle
+                    .execute(cmd(json!({"type": "create_team", "name": format!("t{i}")})))
+                    .await
+                    .unwrap();
+                (executed.seq, handle.durable_seq())
+            })
+        })
+        .collect();
+    for client in clients {
+        let (seq, durable) = client.await.unwrap();
+        assert!(
+            durable >= seq,
+            "answered seq {seq} before publishing it ({durable})"
+        );
+    }
+    stop(engine).await;
+}
+
 #[tokio::test]
 async fn domain_errors_are_answered_and_write_nothing() {
     let store = MemoryStore::new();

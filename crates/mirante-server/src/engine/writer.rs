@@ -41,6 +41,28 @@ enum Pending {
     },
 }
 
+/// A command's answer, built before the batch is published and sent after it.
+enum Answer {
+    Execute(
+        oneshot::Sender<Result<Executed, EngineError>>,
+        Result<Executed, EngineError>,
+    ),
+    Bulk(
+        oneshot::Sender<Result<BulkExecuted, EngineError>>,
+        Result<BulkExecuted, EngineError>,
+    ),
+}
+
+impl Answer {
+    fn send(self) {
+        // A caller that stopped waiting is not an error of the engine.
+        match self {
+            Answer::Execute(reply, answer) => drop(reply.send(answer)),
+            Answer::Bulk(reply, answer) => drop(reply.send(answer)),
+        }
+    }
+}
+
 impl Pending {
     fn fail(self, error: EngineError) {
         // A caller that stopped waiting is not an error of the engine.
@@ -426,28 +448,32 @@ impl<'s, S: EventStore, C: Clock> Task<'s, S, C> {
             ..
         } = batch;
         let end = base + events.len() as Seq;
-        for pending in pending {
-            match pending {
-                Pending::Execute { reply, result } => {
-                    let answer = result
+        // The answers are built first but sent last: a caller that reads right after its
+        // answer (a durable-sequence wait, `/healthz`, a follow or history read) must
+        // already see the sequence its command reached (read your writes).
+        let answers: Vec<Answer> = pending
+            .into_iter()
+            .map(|pending| match pending {
+                Pending::Execute { reply, result } => Answer::Execute(
+                    reply,
+                    result
                         .map(|range| Executed {
                             seq: base + range.end as Seq,
                             events: events[range].to_vec(),
                         })
-                        .map_err(EngineError::Domain);
-                    drop(reply.send(answer));
-                }
-                Pending::Bulk { reply, result } => {
-                    let answer = result
+                        .map_err(EngineError::Domain),
+                ),
+                Pending::Bulk { reply, result } => Answer::Bulk(
+                    reply,
+                    result
                         .map(|(outcome, range)| BulkExecuted {
                             seq: base + range.end as Seq,
                             outcome,
                         })
-                        .map_err(EngineError::Domain);
-                    drop(reply.send(answer));
-                }
-            }
-        }
+                        .map_err(EngineError::Domain),
+                ),
+            })
+            .collect();
         self.metrics.events.increment(events.len() as u64);
         if self.committed.receiver_count() > 0 {
             for (i, event) in events.into_iter().enumerate() {
@@ -460,6 +486,9 @@ impl<'s, S: EventStore, C: Clock> Task<'s, S, C> {
             }
         }
         self.durable.send_replace(end);
+        for answer in answers {
+            answer.send();
+        }
         self.metrics.refresh(&self.core, false);
     }
 
