@@ -52,6 +52,7 @@ impl Running {
         self.monitor
             .wait_for(self.engine.handle.durable_seq())
             .await;
+        self.monitor.wait_day_figures().await;
         let live = self.monitor.live();
         let view = live
             .monitor

@@ -204,6 +204,8 @@ struct Inner {
     records: RwLock<Records>,
     archive: Arc<dyn SessionArchive>,
     seq: watch::Sender<u64>,
+    /// The model epoch whose today's figures are complete (rebuilt from the log, B-1).
+    day_ready: watch::Sender<u64>,
     records_seq: watch::Sender<u64>,
     facts: broadcast::Sender<Arc<Fact>>,
     prefs: broadcast::Sender<u64>,
@@ -245,6 +247,7 @@ impl MonitorService {
         config: LiveConfig,
     ) -> MonitorService {
         let (seq, _) = watch::channel(0);
+        let (day_ready, _) = watch::channel(0);
         let (records_seq, _) = watch::channel(0);
         let (facts, _) = broadcast::channel(config.facts_capacity.max(1));
         let (prefs, _) = broadcast::channel(64);
@@ -258,6 +261,7 @@ impl MonitorService {
                 records: RwLock::new(Records::new(config.records)),
                 archive,
                 seq,
+                day_ready,
                 records_seq,
                 facts,
                 prefs,
@@ -312,6 +316,13 @@ impl MonitorService {
     pub async fn wait_for(&self, seq: u64) {
         let mut rx = self.inner.seq.subscribe();
         let _ = rx.wait_for(|s| *s >= seq).await;
+    }
+
+    /// Waits until today's per-team figures of the current model are complete (B-1: after a
+    /// bootstrap they are rebuilt from the log in the background).
+    pub async fn wait_day_figures(&self) {
+        let mut rx = self.inner.day_ready.subscribe();
+        let _ = rx.wait_for(|e| *e >= self.live().epoch).await;
     }
 
     /// Waits until the records have folded `seq`.
@@ -419,8 +430,9 @@ impl MonitorService {
         })
     }
 
-    /// Replaces the model by one built from the engine's state, with today's figures
-    /// rebuilt from the log (B-1, see [`today`]).
+    /// Replaces the model by one built from the engine's state and publishes it at once;
+    /// today's figures are then rebuilt from the log in the background (B-1, see [`today`])
+    /// and added in, so start-up never waits on the length of the day.
     async fn bootstrap(&self, engine: &EngineHandle, log: Option<&LogReader>) -> bool {
         match engine
             .read(|core, seq| {
@@ -432,15 +444,9 @@ impl MonitorService {
             })
             .await
         {
-            Ok((mut monitor, tz)) => {
-                if let Some(log) = log {
-                    let today = mirante_core::protocol::local_day(self.now(), &tz);
-                    if let Err(error) = today::rebuild(log, &mut monitor, &tz, today).await {
-                        tracing::warn!(%error, "monitor: cannot rebuild today's figures");
-                    }
-                }
+            Ok((monitor, tz)) => {
                 let seq = monitor.seq();
-                {
+                let epoch = {
                     let mut live = self
                         .inner
                         .live
@@ -449,8 +455,22 @@ impl MonitorService {
                     live.monitor = monitor;
                     live.ring.clear();
                     live.epoch += 1;
-                }
+                    live.epoch
+                };
                 self.inner.seq.send_replace(seq);
+                match log {
+                    Some(log) => {
+                        let service = self.clone();
+                        let log = log.clone();
+                        let today = mirante_core::protocol::local_day(self.now(), &tz);
+                        tokio::spawn(async move {
+                            service.add_day_figures(&log, seq, &tz, today, epoch).await;
+                        });
+                    }
+                    None => {
+                        self.inner.day_ready.send_replace(epoch);
+                    }
+                }
                 true
             }
             Err(error) => {
@@ -458,6 +478,40 @@ impl MonitorService {
                 false
             }
         }
+    }
+
+    /// Rebuilds today's figures from the log up to the bootstrap's `seq` and adds them to the
+    /// model of `epoch` (the figures are sums: the events applied live since the bootstrap
+    /// are counted already). A model replaced meanwhile gets its own rebuild; this one is
+    /// dropped. Connections resync to show the figures.
+    async fn add_day_figures(&self, log: &LogReader, seq: u64, tz: &str, today: u32, epoch: u64) {
+        let found = match today::first_assignments(log, seq, tz, today).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::warn!(%error, "monitor: cannot rebuild today's figures");
+                Vec::new()
+            }
+        };
+        let (epoch, seq) = {
+            let mut live = self
+                .inner
+                .live
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if live.epoch != epoch {
+                return;
+            }
+            for (team, at, wait) in &found {
+                live.monitor.record_first_assignment(*team, *at, *wait);
+            }
+            if !found.is_empty() {
+                live.ring.clear();
+                live.epoch += 1;
+            }
+            (live.epoch, live.monitor.seq())
+        };
+        self.inner.day_ready.send_replace(epoch);
+        self.inner.seq.send_replace(seq);
     }
 
     /// Applies events (dense, after the model's sequence) under one write lock.

@@ -6,9 +6,11 @@
 //! and their waits only); sessions queued before midnight and first served after it get
 //! their queue time from a short walk backwards.
 
-use mirante_core::Event;
 use mirante_core::protocol::local_day;
-use mirante_monitor::{DayRebuild, Monitor};
+use mirante_core::{Event, TeamId, Timestamp};
+use mirante_monitor::DayRebuild;
+#[cfg(doc)]
+use mirante_monitor::Monitor;
 use mirante_store::{Seq, StoreError, StoredEvent};
 
 use super::LogReader;
@@ -65,17 +67,16 @@ pub(crate) async fn day_start(
     Ok(lo)
 }
 
-/// Rebuilds `monitor`'s figures for `today` (local day in `tz`) from the log up to the
-/// model's sequence. Returns the number of first assignments counted.
-pub(crate) async fn rebuild(
+/// The first assignments of `today` (local day in `tz`) in the log up to `upto`, for
+/// [`Monitor::record_first_assignment`]: (team, assigned at, wait in ms), in log order.
+pub(crate) async fn first_assignments(
     log: &LogReader,
-    monitor: &mut Monitor,
+    upto: Seq,
     tz: &str,
     today: u32,
-) -> Result<usize, RebuildError> {
-    let upto = monitor.seq();
+) -> Result<Vec<(TeamId, Timestamp, i64)>, RebuildError> {
     if upto == 0 {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let start = day_start(log, upto, tz, today).await?;
     let mut fold = DayRebuild::new();
@@ -104,9 +105,5 @@ pub(crate) async fn rebuild(
         }
         before = from;
     }
-    let found = fold.finish();
-    for (team, at, wait) in &found {
-        monitor.record_first_assignment(*team, *at, *wait);
-    }
-    Ok(found.len())
+    Ok(fold.finish())
 }
