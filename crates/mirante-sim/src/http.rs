@@ -21,9 +21,9 @@
 //!   *Monitoramento* screen, `GET /api/v1/monitor` (the administrator's view: every open
 //!   session with its phase, bot step, team and agent; every logged-in agent; each team's
 //!   queue in order — one state at one sequence number, B-2). After each command it reads
-//!   the durable sequence (`GET /healthz`) until it is past the previous view's `seq` (the
-//!   engine answers a command just *before* it publishes the new durable sequence, so the
-//!   first read may still be the old one), then the monitor until its `seq` reaches it
+//!   the durable sequence (`GET /healthz`) until it is past the previous view's `seq` (a
+//!   guard: the engine publishes the new durable sequence before it answers, so the first
+//!   read normally shows it), then the monitor until its `seq` reaches it
 //!   (read-your-writes: the view includes the command and everything the engine decided
 //!   with it), and turns the difference from the previous view into events
 //!   (`SessionStarted`, `BotStepEntered`, `SessionQueued`, `SessionAssigned`,
@@ -887,8 +887,8 @@ impl HttpDriver {
     /// Reads the monitor once it has folded everything durable now.
     fn read_monitor(&mut self) -> Result<Snapshot, HttpError> {
         let t0 = Instant::now();
-        // The command's events come after the last view; the engine answers a command just
-        // before it publishes the new durable sequence, so wait until `/healthz` shows them.
+        // The command's events come after the last view; the engine publishes the durable
+        // sequence before it answers, so `/healthz` normally shows them at once (a guard).
         let mut reads = 0u32;
         let durable = loop {
             let d = self.api.durable_seq()?;
