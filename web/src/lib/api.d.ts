@@ -961,7 +961,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lists the pause reasons. */
+        /**
+         * Lists the pause reasons: configuration reads them, and so does a supervisor who may
+         *     pause agents (the pause dialog offers them) without managing the configuration.
+         */
         get: operations["list_pause_reasons"];
         put?: never;
         /** Creates a pause reason (unrestricted administrators). */
@@ -1838,8 +1841,9 @@ export interface components {
              */
             session: number;
             /**
-             * @description The contact's other sessions within the caller's scope, newest first, with their
-             *     transcripts (finished ones kept in memory; older ones are in the Conversations report).
+             * @description The contact's other sessions within the caller's scope, newest first (at most the
+             *     100 newest), with their transcripts (open ones from memory, finished ones from the
+             *     durable archive).
              */
             sessions: components["schemas"]["SessionRecord"][];
         };
@@ -2320,7 +2324,10 @@ export interface components {
             /** @description The teams it sees when restricted. */
             teams?: number[] | null;
         };
-        /** @description One session's record: where it went, how it ended, its transcript. */
+        /**
+         * @description One session's record: where it went, how it ended, its transcript (also the archived
+         *     payload, as JSON).
+         */
         SessionRecord: {
             /**
              * Format: int64
@@ -2365,7 +2372,7 @@ export interface components {
              * @description Its (last) team.
              */
             team?: number | null;
-            /** @description Older messages were dropped from memory (they remain in the log). */
+            /** @description Older messages were dropped (they remain in the log). */
             truncated: boolean;
             /** @description Wrap-up code. */
             wrapup?: string | null;
