@@ -2,7 +2,7 @@
 //! snapshot → delta → filter change → reconnect and resume → resume too old → forced lag →
 //! resync; M-15 re-queue seen live; a restricted administrator's stream (M-60); follow
 //! (M-40, B-5, the followers pushed live) and chat notifications (M-11) on the same connection; limits and
-//! authorization of the stream itself. No sleeps: every wait is for a frame, with a timeout.
+//! authorization of the stream itself; a large snapshot in parts (P7). No sleeps: every wait is for a frame, with a timeout.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -529,4 +529,123 @@ async fn sse_fallback_carries_the_same_messages() {
         }
     }
     assert_eq!(frames[0]["type"], "snapshot");
+}
+
+/// Concatenates the Fases lists of a split snapshot, part by part.
+fn join_parts(snapshot: &Value, parts: &[Value]) -> Value {
+    let mut phases = snapshot["phases"].clone();
+    for p in parts {
+        for list in ["bot", "waiting", "human"] {
+            let more = p["phases"][list].as_array().unwrap().clone();
+            phases[list].as_array_mut().unwrap().extend(more);
+        }
+    }
+    phases
+}
+
+fn rows_in(phases: &Value) -> usize {
+    ["bot", "waiting", "human"]
+        .iter()
+        .map(|l| phases[*l].as_array().unwrap().len())
+        .sum()
+}
+
+#[tokio::test]
+async fn p7_a_large_snapshot_arrives_in_parts_over_websocket_and_sse() {
+    fast(|c| c.snapshot_part_rows = 5);
+    let (app, addr, cookie, c) = setup(1).await;
+    let e = &app.engine.handle;
+    for i in 0..12 {
+        customer_message(e, &c, &format!("55119000000{i:02}"), "oi").await;
+    }
+    app.state.monitor.wait_for(e.durable_seq()).await;
+    // The unsplit view, as the REST route answers it (same model, same manual clock).
+    let whole = app
+        .call(req(
+            "GET",
+            "/api/v1/monitor",
+            &Cred::Cookie(cookie.clone()),
+            None,
+        ))
+        .await;
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    let whole: Value = serde_json::from_str(&whole.body).unwrap();
+    assert_eq!(rows_in(&whole["phases"]), 12);
+    assert!(
+        !whole["phases"]["waiting"].as_array().unwrap().is_empty()
+            && !whole["phases"]["human"].as_array().unwrap().is_empty(),
+        "the parts cut across lists"
+    );
+
+    let mut ws = connect(addr, &cookie).await;
+    send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
+    let snap = next(&mut ws).await;
+    assert_eq!(snap["type"], "snapshot");
+    assert_eq!(snap["seq"], whole["seq"]);
+    assert_eq!(snap["parts"], 3, "12 rows in parts of 5");
+    assert_eq!(rows_in(&snap["phases"]), 5);
+    assert_eq!(
+        snap["counters"], whole["counters"],
+        "the counters are the whole view's"
+    );
+    assert_eq!(snap["agents"], whole["agents"]);
+    assert_eq!(snap["teams"], whole["teams"]);
+    let mut parts = Vec::new();
+    for i in 1..3 {
+        let p = next(&mut ws).await;
+        assert_eq!(p["type"], "snapshot_part", "{p}");
+        assert_eq!(p["seq"], snap["seq"]);
+        assert_eq!(p["part"], i);
+        parts.push(p);
+    }
+    assert_eq!(rows_in(&parts[0]["phases"]), 5);
+    assert_eq!(rows_in(&parts[1]["phases"]), 2);
+    assert_eq!(join_parts(&snap, &parts), whole["phases"]);
+
+    // Deltas follow the snapshot's sequence as before.
+    let s = session_of(&customer_message(e, &c, "5511900000099", "oi").await.events);
+    let (delta, _) = until(&mut ws, |v| has_row(v, s)).await;
+    assert_eq!(delta["from_seq"], snap["seq"]);
+
+    // A snapshot that fits in one part is not split (a filter with one agent: his session).
+    send(
+        &mut ws,
+        json!({"type": "subscribe", "filter": {"agents": [c.agents[0]]}}),
+    )
+    .await;
+    let (small, _) = until(&mut ws, |v| v["type"] == "snapshot").await;
+    assert!(small.get("parts").is_none(), "{small}");
+    assert!(rows_in(&small["phases"]) <= 5);
+
+    // The SSE fallback carries the same parts, one event each.
+    let http = reqwest::Client::new();
+    let mut response = http
+        .get(format!("http://{addr}/api/v1/monitor/events"))
+        .header("cookie", format!("mirante_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut buffer = String::new();
+    let mut frames: Vec<Value> = Vec::new();
+    while frames.len() < 3 {
+        let chunk = tokio::time::timeout(WAIT, response.chunk())
+            .await
+            .expect("SSE data in time")
+            .unwrap()
+            .unwrap();
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                frames.push(serde_json::from_str(data).unwrap());
+            }
+        }
+    }
+    assert_eq!(frames[0]["type"], "snapshot");
+    assert_eq!(frames[0]["parts"], 3, "13 rows in parts of 5");
+    assert_eq!(frames[1]["type"], "snapshot_part");
+    assert_eq!(frames[2]["type"], "snapshot_part");
+    assert_eq!(frames[2]["part"], 2);
+    assert_eq!(rows_in(&join_parts(&frames[0], &frames[1..3])), 13);
 }

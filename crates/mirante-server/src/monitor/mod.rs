@@ -71,6 +71,9 @@ pub struct LiveConfig {
     pub facts_capacity: usize,
     /// Bounds of the transcripts and chat kept in memory.
     pub records: RecordLimits,
+    /// A snapshot with more rows than this goes out in parts of this many rows (a `snapshot`
+    /// frame with `parts`, then `snapshot_part` frames), each a message of its own.
+    pub snapshot_part_rows: usize,
 }
 
 impl Default for LiveConfig {
@@ -85,6 +88,7 @@ impl Default for LiveConfig {
             max_total: 5_000,
             facts_capacity: 4096,
             records: RecordLimits::default(),
+            snapshot_part_rows: 1_000,
         }
     }
 }

@@ -5,7 +5,8 @@
 //! Client → server: `{"type":"subscribe","filter":{…},"resume_from":seq?}` (again to change
 //! the filter), `{"type":"follow","session":id}`, `{"type":"unfollow","session":id}`,
 //! `{"type":"ping"}`.
-//! Server → client: `snapshot` (the whole view at `seq`), `delta` (rows / removed ids /
+//! Server → client: `snapshot` (the whole view at `seq`; a large one split into `parts`,
+//! the next rows following in `snapshot_part` frames), `delta` (rows / removed ids /
 //! cards / counters from `from_seq` to `seq`), `resync` (followed by a snapshot),
 //! `heartbeat`, `follow` (transcript so far + followers), `followers` (who follows a followed
 //! session, each time that set changes), `message` (a followed session's new message),
@@ -19,7 +20,9 @@ use std::time::Duration;
 use axum::extract::ws::Utf8Bytes;
 use mirante_auth::{Permission, Principal};
 use mirante_core::{AgentId, SessionId, SupervisorId, TeamId, Timestamp};
-use mirante_monitor::{AgentCard, Changes, CounterPair, Filter, SessionView, TeamCard, Visibility};
+use mirante_monitor::{
+    AgentCard, Changes, CounterPair, Filter, Phases, SessionView, TeamCard, Visibility,
+};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Notify, broadcast, mpsc};
@@ -332,6 +335,21 @@ struct SnapshotFrame<'a> {
     kind: &'static str,
     #[serde(flatten)]
     view: &'a mirante_monitor::MonitorView,
+    /// The number of frames of this snapshot (itself and its `snapshot_part`s), when split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parts: Option<usize>,
+}
+
+/// One further part of a split snapshot: the next rows of each Fases list.
+#[derive(Serialize)]
+struct SnapshotPartFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// The snapshot's sequence.
+    seq: u64,
+    /// 1 … `parts` − 1 (the `snapshot` frame itself is part 0).
+    part: usize,
+    phases: &'a Phases,
 }
 
 /// A delta: what changed between `from_seq` and `seq` for this subscription.
@@ -367,12 +385,69 @@ fn json<T: Serialize>(value: &T) -> Frame {
     Frame::from(serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned()))
 }
 
-fn snapshot_frame(live: &LiveModel, filter: &Filter, vis: &Visibility, now: Timestamp) -> Frame {
-    let view = live.monitor.view(filter, vis, now);
-    json(&SnapshotFrame {
+/// The snapshot frames of a view: one `snapshot` frame, or — when the Fases lists hold more
+/// than `part_rows` rows — a `snapshot` frame with the first `part_rows` rows and `parts`,
+/// then `parts − 1` `snapshot_part` frames with the next rows, in display order
+/// (concatenating each list part by part gives the whole list). A client receives and parses
+/// each part as a message of its own (P7: a 10 000-row snapshot is ~4 MB of JSON) and applies
+/// the snapshot when it has every part. The frames go out together, before any later frame.
+fn snapshot_frames(
+    live: &LiveModel,
+    filter: &Filter,
+    vis: &Visibility,
+    now: Timestamp,
+    part_rows: usize,
+) -> Vec<Frame> {
+    let mut view = live.monitor.view(filter, vis, now);
+    let rows = view.phases.bot.len() + view.phases.waiting.len() + view.phases.human.len();
+    if rows <= part_rows.max(1) {
+        return vec![json(&SnapshotFrame {
+            kind: "snapshot",
+            view: &view,
+            parts: None,
+        })];
+    }
+    let mut parts = split_phases(std::mem::take(&mut view.phases), part_rows.max(1)).into_iter();
+    view.phases = parts.next().unwrap_or_default();
+    let mut frames = vec![json(&SnapshotFrame {
         kind: "snapshot",
         view: &view,
-    })
+        parts: Some(parts.len() + 1),
+    })];
+    frames.extend(parts.enumerate().map(|(i, phases)| {
+        json(&SnapshotPartFrame {
+            kind: "snapshot_part",
+            seq: view.seq,
+            part: i + 1,
+            phases: &phases,
+        })
+    }));
+    frames
+}
+
+/// Cuts the Fases lists, taken in display order (bot, waiting, human), into parts of
+/// `part_rows` rows.
+fn split_phases(phases: Phases, part_rows: usize) -> Vec<Phases> {
+    let mut parts = Vec::new();
+    let mut part = Phases::default();
+    let mut n = 0;
+    let lists = [phases.bot, phases.waiting, phases.human];
+    for (list, rows) in lists.into_iter().enumerate() {
+        for row in rows {
+            if n == part_rows {
+                parts.push(std::mem::take(&mut part));
+                n = 0;
+            }
+            match list {
+                0 => part.bot.push(row),
+                1 => part.waiting.push(row),
+                _ => part.human.push(row),
+            }
+            n += 1;
+        }
+    }
+    parts.push(part);
+    parts
 }
 
 /// The delta from `from` to the model's sequence, or `None` when only a snapshot will do
@@ -627,7 +702,7 @@ impl Subscriber {
         self.filter = Some(filter);
         self.rekey();
         let now = self.svc.now();
-        let frame = {
+        let frames = {
             let live = self.svc.live();
             let filter = self.filter.clone().unwrap_or_default();
             self.epoch = live.epoch;
@@ -649,17 +724,23 @@ impl Subscriber {
             match resumed {
                 Some((from, f)) if f.as_str().is_empty() => {
                     // Nothing changed since: an empty delta confirms the resume.
-                    json(&serde_json::json!({
+                    vec![json(&serde_json::json!({
                         "type": "delta", "seq": self.sent_seq, "from_seq": from,
                         "rows": [], "removed": [], "agents": [], "agents_removed": [],
                         "teams": [], "teams_removed": []
-                    }))
+                    }))]
                 }
-                Some((_, f)) => f,
-                None => snapshot_frame(&live, &filter, &self.vis, now),
+                Some((_, f)) => vec![f],
+                None => snapshot_frames(
+                    &live,
+                    &filter,
+                    &self.vis,
+                    now,
+                    self.svc.config().snapshot_part_rows,
+                ),
             }
         };
-        self.out.push(frame);
+        self.out.extend(frames);
         self.last_counters = Some(Instant::now());
         self.counters_owed = false;
         self.register();
