@@ -1,13 +1,15 @@
 // Feeds the MonitorStore from the server and says how fresh it is (the connection
 // indicator): the live WebSocket stream (`GET /api/v1/monitor/live`: subscribe with a filter →
-// snapshot → deltas; resume from the last sequence after a reconnect, or a fresh snapshot) when
+// snapshot → deltas; a snapshot of more than 1 000 rows comes in parts, `snapshot` then
+// `snapshot_part` frames, gathered by the store; resume from the last sequence after a
+// reconnect, or a fresh snapshot) when
 // the server's OpenAPI document lists it, else polling `GET /api/v1/monitor` every 2 s, whose
 // answers are snapshots. Either way nothing on screen is stale without saying so.
 import { api, ApiError } from './client'
 import { apiQuery, type Filter } from './filter'
 import type { MonitorStore } from './monitor.svelte'
 import { clock } from './time.svelte'
-import type { MonitorDelta, MonitorView } from './types'
+import type { MonitorDelta, MonitorSnapshotPart, MonitorView } from './types'
 
 export type ConnState = 'connecting' | 'live' | 'polling' | 'reconnecting' | 'resynced'
 
@@ -107,6 +109,7 @@ export class MonitorFeed {
     clearTimeout(this.timer)
     this.socket?.close()
     this.socket = null
+    this.store.abandon()
     this.state = this.lastOk ? 'reconnecting' : 'connecting'
     if (this.useLive) this.connect(this.generation)
     else void this.poll(this.generation)
@@ -177,6 +180,8 @@ export class MonitorFeed {
       if (message.type === 'snapshot') {
         this.applySnapshot(message as unknown as MonitorView)
         this.ok()
+      } else if (message.type === 'snapshot_part') {
+        this.store.part(message as unknown as MonitorSnapshotPart)
       } else if (message.type === 'delta') {
         const delta = message as unknown as MonitorDelta
         if (delta.from_seq !== undefined && this.store.loaded && delta.from_seq > this.store.seq) {
@@ -195,6 +200,8 @@ export class MonitorFeed {
     }
     socket.onclose = () => {
       if (generation !== this.generation || this.stopped) return
+      // a snapshot cut off mid-parts is dropped: resume from what is shown
+      this.store.abandon()
       this.failed(new Error('stream closed'))
       this.timer = setTimeout(() => this.connect(generation), Math.min(1000 * 2 ** this.failures, 15_000))
     }

@@ -11,12 +11,16 @@
 // partitioned and sorted again. A large snapshot (the first one, 10 000 rows) can be applied
 // in a task of its own (`deferAbove`), so that parsing the frame and applying it plus rendering
 // the first screen are not one long task; deltas arriving meanwhile are kept and applied, in
-// order and under the same sequence rules, right after it.
+// order and under the same sequence rules, right after it. The stream sends a snapshot of more
+// than 1 000 rows in parts (a `snapshot` frame with `parts`, then `snapshot_part` frames, each a
+// message the browser receives and parses in a task of its own): the store gathers them in the
+// same pending snapshot and applies it once it has every part.
 import type {
   AgentCard,
   Counters,
   Id,
   MonitorDelta,
+  MonitorSnapshotPart,
   MonitorView,
   ProtocolStatus,
   SessionView,
@@ -85,6 +89,10 @@ function sortRows(list: SessionView[]): void {
   }
 }
 
+function phaseRows(phases: PhaseLists): number {
+  return phases.bot.length + phases.waiting.length + phases.human.length
+}
+
 function buildPhases(rows: Iterable<SessionView>): PhaseLists {
   const lists: PhaseLists = { bot: [], waiting: [], human: [] }
   for (const row of rows) lists[listOf(row)].push(row)
@@ -128,8 +136,17 @@ export class MonitorStore {
 
   #rows = new Map<Id, SessionView>()
   #version = $state(0)
-  /** A snapshot waiting for its task, and the deltas received since (in order). */
-  #pending: { view: MonitorView; receivedAt: number; deltas: [MonitorDelta, number][] } | null = null
+  /** A snapshot waiting for its remaining parts or its task, and the deltas received since
+   * (in order); `shownSeq`: the sequence of what is on screen meanwhile. */
+  #pending: {
+    view: MonitorView
+    receivedAt: number
+    deltas: [MonitorDelta, number][]
+    parts: number
+    got: number
+    shownSeq: number
+  } | null = null
+  #scheduled = false
 
   /** Every row shown, by session id (changed in place: reading it tracks the version). */
   get rows(): ReadonlyMap<Id, SessionView> {
@@ -137,22 +154,31 @@ export class MonitorStore {
     return this.#rows
   }
 
-  /** Whether a snapshot has been received but not applied yet (`deferAbove`). */
+  /** Whether a snapshot has been received but not applied yet (parts missing, or
+   * `deferAbove`). */
   get pending(): boolean {
     return this.#pending !== null
   }
 
-  /** Replaces the whole state with a snapshot. Older than what is shown: ignored. A large
-   * one (`deferAbove`) is applied in a later task; `seq` moves to it at once, so that the
-   * deltas that follow it are accepted (and kept until it is applied). */
-  snapshot(view: MonitorView, receivedAt = Date.now()): boolean {
+  /** Whether a snapshot is still missing parts. */
+  get incomplete(): boolean {
+    return this.#pending !== null && this.#pending.got < this.#pending.parts
+  }
+
+  /** Replaces the whole state with a snapshot. Older than what is shown: ignored. One sent in
+   * parts (`parts` > 1) waits for its `snapshot_part`s (`part`); a large one (`deferAbove`) is
+   * applied in a later task. Either way `seq` moves to it at once, so that the deltas that
+   * follow it are accepted (and kept until it is applied), and it supersedes a pending one. */
+  snapshot(view: MonitorView & { parts?: number }, receivedAt = Date.now()): boolean {
     if ((this.loaded || this.#pending) && view.seq < this.seq) return false
-    const size = view.phases.bot.length + view.phases.waiting.length + view.phases.human.length
-    if (size > this.deferAbove) {
-      const first = !this.#pending
-      this.#pending = { view, receivedAt, deltas: [] }
+    const parts = Math.max(1, view.parts ?? 1)
+    if (parts > 1 || phaseRows(view.phases) > this.deferAbove) {
+      const shownSeq = this.#pending ? this.#pending.shownSeq : this.seq
+      // the parts are appended to its lists: copies, not the caller's arrays
+      const phases = { bot: view.phases.bot.slice(), waiting: view.phases.waiting.slice(), human: view.phases.human.slice() }
+      this.#pending = { view: { ...view, phases }, receivedAt, deltas: [], parts, got: 1, shownSeq }
       this.seq = view.seq
-      if (first) this.later(() => this.flush())
+      if (parts === 1) this.schedule()
       return true
     }
     this.#pending = null
@@ -160,10 +186,47 @@ export class MonitorStore {
     return true
   }
 
-  /** Applies the pending snapshot, then the deltas received since, in order. */
+  /** One further part of the pending snapshot (`snapshot_part`): its rows are appended to
+   * each list. A part of another snapshot (superseded, or after a reset) or out of order is
+   * ignored. With the last part the snapshot is applied (in a later task above `deferAbove`). */
+  part(p: MonitorSnapshotPart): boolean {
+    const pending = this.#pending
+    if (!pending || p.seq !== pending.view.seq || p.part !== pending.got || pending.got >= pending.parts) return false
+    const lists = pending.view.phases
+    for (const name of ['bot', 'waiting', 'human'] as const) {
+      const list = lists[name]
+      for (const row of p.phases[name] ?? []) list.push(row)
+    }
+    pending.got++
+    if (pending.got === pending.parts) {
+      if (phaseRows(lists) > this.deferAbove) this.schedule()
+      else this.flush()
+    }
+    return true
+  }
+
+  /** Drops a snapshot still missing parts (its stream closed): the store is back at what it
+   * shows, so that a reconnect can resume from there. */
+  abandon(): void {
+    if (!this.incomplete) return
+    this.seq = this.#pending!.shownSeq
+    this.#pending = null
+  }
+
+  private schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    this.later(() => {
+      this.#scheduled = false
+      this.flush()
+    })
+  }
+
+  /** Applies the pending snapshot (once it has every part), then the deltas received since,
+   * in order. */
   flush(): void {
     const pending = this.#pending
-    if (!pending) return
+    if (!pending || pending.got < pending.parts) return
     this.#pending = null
     this.apply(pending.view, pending.receivedAt)
     for (const [d, at] of pending.deltas) this.delta(d, at)

@@ -129,6 +129,15 @@ export interface MonitorDelta {
   teams_removed?: Id[]
 }
 
+/** A further part of a snapshot the live stream split (`type: "snapshot_part"`): the next rows
+ * of each Fases list, in display order. The `snapshot` frame itself carries `parts` (its
+ * number of frames) and part 0; parts 1 … `parts` − 1 follow it, before any delta. */
+export interface MonitorSnapshotPart {
+  seq: number
+  part: number
+  phases: { bot: SessionView[]; waiting: SessionView[]; human: SessionView[] }
+}
+
 /** One session's result of a bulk action (B-3). */
 export interface BulkResult {
   session: Id
