@@ -57,8 +57,12 @@ pub struct LiveConfig {
     pub ring_capacity: usize,
     /// Most sessions one delta may carry; beyond, the connection resyncs instead.
     pub max_delta_sessions: usize,
-    /// Least time between two frames of one connection (~10 frames/s).
+    /// Least time between two deltas of one connection (~10 frames/s); a connection whose
+    /// last delta is older gets its next change at the hub's next tick.
     pub frame_interval: Duration,
+    /// Least time between two ticks of the hub (`None`: `frame_interval / 4`): how long a
+    /// change waits, at most, when its connection's rate limit allows a frame.
+    pub tick_interval: Option<Duration>,
     /// Least time between two counter updates of one connection (≤ 4/s).
     pub counters_interval: Duration,
     /// A heartbeat after this long without any frame.
@@ -82,6 +86,7 @@ impl Default for LiveConfig {
             ring_capacity: 8192,
             max_delta_sessions: 5_000,
             frame_interval: Duration::from_millis(100),
+            tick_interval: None,
             counters_interval: Duration::from_millis(250),
             heartbeat: Duration::from_secs(20),
             max_per_user: 8,

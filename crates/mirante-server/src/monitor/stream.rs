@@ -63,12 +63,18 @@ struct Registered {
     /// Bumped by the connection each time it re-registers (a tick computed before that is
     /// ignored by it).
     generation: u64,
-    /// The sequence the connection's client is at.
+    /// The sequence the connection's client is at: its view there is the view at the
+    /// last frame it was sent (ranges with nothing for this subscription are skipped).
     from: u64,
+    /// The sequence of the last frame the connection was told about (its `sent_seq`).
+    sent: u64,
     /// Counters changed since its last counters, not yet sent (rate limit).
     owed: bool,
     /// Its next counters may not go before this (`None`: now).
     counters_from: Option<Instant>,
+    /// Its next delta may not go before this (`None`: now): one `frame_interval` after its
+    /// last non-empty delta (kept across re-registrations).
+    next_frame: Option<Instant>,
     epoch: u64,
 }
 
@@ -125,17 +131,20 @@ pub struct Tick {
 
 /// The shared tick of the stream (fan-out by subscription, not by connection).
 ///
-/// At most once per `frame_interval` — at once when the model moves after a quiet period
-/// (leading edge), then every interval while it keeps moving — the hub takes the model's
-/// read lock, computes **one delta per (subscription, starting sequence)** for every
-/// registered connection that is behind (normally every connection of a subscription is at
-/// the same sequence, so one frame per subscription), and publishes the tick on a bounded
-/// broadcast ([`TICKS_KEPT`] ticks, shared by all connections). Each connection takes its
-/// frame (shared `Bytes`) from every tick in order and writes it; none computes anything on
-/// the hot path, and a connection busy writing stays aligned with its subscription (it writes
-/// the ticks it fell behind on in one flush). One further behind computes its own catch-up
-/// delta from the ring, or resyncs. Counters ride on a tick at most every
-/// `counters_interval` per connection.
+/// The hub ticks at most once per tick interval (`frame_interval / 4` unless configured),
+/// when the model moved and some connection may take a frame. A tick takes the model's read
+/// lock and computes **one delta per (subscription, starting sequence)** for every
+/// registered connection that is behind and whose rate limit allows a frame — its last
+/// non-empty delta is at least `frame_interval` old (≤ 10 frames/s per connection by
+/// default) — and publishes the non-empty frames on a bounded broadcast ([`TICKS_KEPT`]
+/// ticks, shared by all connections). A delta with nothing for a subscription is not sent
+/// and does not count: a sparse subscription's first change goes out at the next tick (the
+/// leading edge), while a busy one gets a frame every `frame_interval`, merging everything
+/// since. Each connection takes its frame (shared `Bytes`) from every tick in order and
+/// writes it; none computes anything on the hot path, and a connection busy writing stays
+/// aligned with its subscription (it writes the ticks it fell behind on in one flush). One
+/// further behind computes its own catch-up delta from the ring, or resyncs. Counters ride
+/// on a frame at most every `counters_interval` per connection.
 #[derive(Debug)]
 pub struct Hub {
     registry: Mutex<Registry>,
@@ -166,6 +175,9 @@ impl Hub {
 
     fn register(&self, id: u64, entry: Registered, filter: &Filter, vis: &Visibility) {
         let mut r = self.registry();
+        let mut entry = entry;
+        // The rate limit is the connection's, whatever it subscribes to.
+        entry.next_frame = r.connections.get(&id).and_then(|old| old.next_frame);
         r.unregister(id);
         r.groups
             .entry(Arc::clone(&entry.key))
@@ -184,8 +196,8 @@ impl Hub {
         self.registry().unregister(id);
     }
 
-    /// Computes and publishes one tick; returns when counters still owed become due.
-    fn tick(&self, svc: &MonitorService) -> Option<Instant> {
+    /// Computes and publishes one tick; returns when the hub must tick next.
+    fn tick(&self, svc: &MonitorService) -> Next {
         let at = Instant::now();
         let cfg = svc.config();
         let now = svc.now();
@@ -200,13 +212,7 @@ impl Hub {
         type Computed = (Option<Frame>, bool, bool);
         let mut computed: HashMap<(Arc<str>, u64, bool, bool), Computed> = HashMap::new();
         let mut outcomes = HashMap::new();
-        let mut counters_at: Option<Instant> = None;
-        let mut owe = |r: &Registered| {
-            if r.owed {
-                let due = r.counters_from.unwrap_or(at);
-                counters_at = Some(counters_at.map_or(due, |c: Instant| c.min(due)));
-            }
-        };
+        let mut next = Next::default();
         for (id, r) in connections.iter_mut() {
             let counters_due = r.counters_from.is_none_or(|t| at >= t);
             if r.epoch != live.epoch {
@@ -214,7 +220,7 @@ impl Hub {
                     *id,
                     Outcome {
                         generation: r.generation,
-                        from: r.from,
+                        from: r.sent,
                         frame: None,
                         counters: false,
                         owed: false,
@@ -223,8 +229,10 @@ impl Hub {
                 );
                 continue;
             }
-            if r.from >= seq && !(r.owed && counters_due) {
-                owe(r);
+            let limited = r.next_frame.filter(|t| at < *t);
+            let pending = r.from < seq || (r.owed && counters_due);
+            if !pending || limited.is_some() {
+                next.note(r, r.from < seq, at);
                 continue;
             }
             let Some(group) = groups.get(&r.key) else {
@@ -247,58 +255,124 @@ impl Hub {
                     (frame, with_counters, changed && !with_counters)
                 })
                 .clone();
-            outcomes.insert(
-                *id,
-                Outcome {
-                    generation: r.generation,
-                    from: r.from,
-                    frame: frame.clone(),
-                    counters,
-                    owed,
-                    reset: false,
-                },
-            );
-            if frame.is_some() {
-                r.from = seq;
-                r.owed = owed;
-                if counters {
-                    r.counters_from = Some(at + cfg.counters_interval);
+            match &frame {
+                // Nothing for this subscription: its client is as good as at `seq`; nothing
+                // is sent and its rate limit is not spent.
+                Some(f) if f.as_str().is_empty() => {
+                    r.from = seq;
+                    r.owed = owed;
+                }
+                Some(_) => {
+                    outcomes.insert(
+                        *id,
+                        Outcome {
+                            generation: r.generation,
+                            from: r.sent,
+                            frame,
+                            counters,
+                            owed,
+                            reset: false,
+                        },
+                    );
+                    r.from = seq;
+                    r.sent = seq;
+                    r.owed = owed;
+                    r.next_frame = Some(at + cfg.frame_interval);
+                    if counters {
+                        r.counters_from = Some(at + cfg.counters_interval);
+                    }
+                }
+                // Only a snapshot will do: the connection resyncs and registers again.
+                None => {
+                    outcomes.insert(
+                        *id,
+                        Outcome {
+                            generation: r.generation,
+                            from: r.sent,
+                            frame: None,
+                            counters: false,
+                            owed: false,
+                            reset: false,
+                        },
+                    );
+                    continue;
                 }
             }
-            owe(r);
+            next.note(r, false, at);
         }
         drop(registry);
         drop(live);
         if !outcomes.is_empty() {
             let _ = self.ticks.send(Arc::new(Tick { seq, outcomes }));
         }
-        counters_at
+        next
     }
 }
 
-/// The hub's task: ticks when the model moved or a connection (re)subscribed, at most once
-/// per `frame_interval`; and when owed counters become due.
+/// When the hub must tick again, from the registered connections after a tick.
+#[derive(Debug, Default)]
+struct Next {
+    /// A connection has something to be sent (changes or owed counters) held back by its
+    /// rate limits: tick then, even if the model does not move.
+    due: Option<Instant>,
+    /// The earliest a connection may take a frame: after the model moves, no tick before.
+    ready: Option<Instant>,
+}
+
+impl Next {
+    /// Accounts for `r` after a tick at `at`; `behind`: changes wait for its rate limit.
+    fn note(&mut self, r: &Registered, behind: bool, at: Instant) {
+        let frame_at = r.next_frame.map_or(at, |t| t.max(at));
+        self.ready = Some(self.ready.map_or(frame_at, |t| t.min(frame_at)));
+        let due = if behind {
+            Some(frame_at)
+        } else if r.owed {
+            Some(frame_at.max(r.counters_from.map_or(at, |t| t.max(at))))
+        } else {
+            None
+        };
+        if let Some(due) = due {
+            self.due = Some(self.due.map_or(due, |t| t.min(due)));
+        }
+    }
+}
+
+/// The hub's task: ticks when the model moved and a connection may take a frame, when a
+/// connection (re)subscribed, and when a frame held back by a rate limit falls due; never
+/// twice within the tick interval (`LiveConfig::tick_interval`, default `frame_interval / 4`).
 pub async fn run_hub(svc: MonitorService) {
     let hub = svc.hub();
     let mut seq = svc.seq_watch();
-    let interval = svc.config().frame_interval;
+    let cfg = svc.config();
+    let spacing = cfg
+        .tick_interval
+        .unwrap_or(cfg.frame_interval / 4)
+        .min(cfg.frame_interval);
     let mut last: Option<Instant> = None;
-    let mut counters_at: Option<Instant> = None;
+    let mut next = Next::default();
     let far = Duration::from_secs(3600);
     loop {
-        tokio::select! {
-            changed = seq.changed() => if changed.is_err() {
-                return;
-            },
-            () = hub.wake.notified() => {}
-            () = tokio::time::sleep_until(counters_at.unwrap_or_else(|| Instant::now() + far)), if counters_at.is_some() => {}
-        }
+        let not_before = tokio::select! {
+            changed = seq.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                next.ready
+            }
+            () = hub.wake.notified() => None,
+            () = tokio::time::sleep_until(next.due.unwrap_or_else(|| Instant::now() + far)), if next.due.is_some() => None,
+        };
+        let mut at = not_before;
         if let Some(last) = last {
-            tokio::time::sleep_until(last + interval).await;
+            let spaced = last + spacing;
+            at = Some(at.map_or(spaced, |t| t.max(spaced)));
+        }
+        if let Some(at) = at {
+            tokio::time::sleep_until(at).await;
         }
         last = Some(Instant::now());
         seq.mark_unchanged();
-        counters_at = hub.tick(&svc);
+        next = hub.tick(&svc);
     }
 }
 
@@ -653,10 +727,12 @@ impl Subscriber {
                 key: Arc::clone(&self.key),
                 generation: self.generation,
                 from: self.sent_seq,
+                sent: self.sent_seq,
                 owed: self.counters_owed,
                 counters_from: self
                     .last_counters
                     .map(|t| t + self.svc.config().counters_interval),
+                next_frame: None,
                 epoch: self.epoch,
             },
             filter,
