@@ -285,6 +285,22 @@ pub struct ServeConfig {
         default_value = "Mirante <mirante@localhost>"
     )]
     pub mail_from: String,
+
+    /// Least time between two frames of one live-monitor connection, in milliseconds
+    /// (1–1000). The default, 100, allows 10 frames/s per connection; under continuous
+    /// change a change waits up to this long, so a lower value lowers the stream's latency
+    /// at the cost of more writes.
+    #[arg(long, env = "MIRANTE_STREAM_FRAME_MS", default_value_t = 100, value_parser = parse_frame_ms)]
+    pub stream_frame_ms: u64,
+}
+
+fn parse_frame_ms(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(ms) if (1..=1000).contains(&ms) => Ok(ms),
+        _ => Err(format!(
+            "the stream frame interval must be a whole number of milliseconds from 1 to 1000 (got {text})"
+        )),
+    }
 }
 
 /// `--durability` values.
@@ -361,6 +377,7 @@ mod tests {
         assert_eq!(config.durability, DurabilityArg::Full);
         assert_eq!(config.snapshot_every, 100_000);
         assert!(!config.enable_command_api);
+        assert_eq!(config.stream_frame_ms, 100);
         assert_eq!(
             config.database_location().unwrap(),
             DatabaseLocation::Sqlite("./mirante-data/mirante.db".into())
@@ -396,6 +413,18 @@ mod tests {
         assert_eq!(Durability::from(config.durability), Durability::Normal);
         assert!(config.enable_command_api);
         assert!(Cli::try_parse_from(["mirante", "serve", "--durability", "fast"]).is_err());
+    }
+
+    #[test]
+    fn the_stream_frame_interval_is_validated() {
+        assert_eq!(serve(&["--stream-frame-ms", "40"]).stream_frame_ms, 40);
+        assert_eq!(serve(&["--stream-frame-ms", "1000"]).stream_frame_ms, 1000);
+        for bad in ["0", "1001", "fast"] {
+            let error = Cli::try_parse_from(["mirante", "serve", "--stream-frame-ms", bad])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("from 1 to 1000"), "{bad}: {error}");
+        }
     }
 
     #[test]

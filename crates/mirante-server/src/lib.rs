@@ -47,6 +47,8 @@ pub struct RunConfig {
     pub archive: Option<Arc<dyn SessionArchive>>,
     /// The engine's clock: the system's, except that `mirante demo` backdates its warm-up.
     pub clock: EngineClock,
+    /// The live monitor's stream tuning (`--stream-frame-ms`).
+    pub live: monitor::LiveConfig,
 }
 
 /// The clock the engine reads (shared; [`SystemClock`] by default).
@@ -92,6 +94,7 @@ impl Default for RunConfig {
             on_engine: None,
             archive: None,
             clock: EngineClock::default(),
+            live: monitor::LiveConfig::default(),
         }
     }
 }
@@ -117,6 +120,10 @@ impl RunConfig {
             on_engine: None,
             archive: None,
             clock: EngineClock::default(),
+            live: monitor::LiveConfig {
+                frame_interval: std::time::Duration::from_millis(config.stream_frame_ms),
+                ..monitor::LiveConfig::default()
+            },
         }
     }
 }
@@ -165,7 +172,7 @@ where
                 .archive
                 .unwrap_or_else(|| Arc::new(MemoryArchive::new())),
             Arc::new(SystemClock),
-            monitor::LiveConfig::default(),
+            config.live,
         )
         .await,
         feeds: feeds::Feeds::start(engine.handle.clone(), Some(log)),
