@@ -3,9 +3,20 @@
 // trace. `cargo xtask bench p7` runs it (after building the UI and the release binary);
 // by hand: `node web/perf/p7.mjs [--rows 10000] [--rate 1000] [--seconds 15] [--ui vite]`.
 //
-// It starts a real `mirante` (scripts/server.mjs; $MIRANTE_BIN, default target/release),
-// seeds it through the development command API (teams, channels, 40 agents online, then the
-// customers: one in five stays in a bot menu, the others queue or are served), logs in with
+// It starts a real `mirante` (scripts/server.mjs; $MIRANTE_BIN, default target/release) and
+// loads it with the traffic simulator (`--load sim`, the default, issue #7: the simulator is
+// the load generator of the benchmarks): `mirante sim --url … --scale K` — the demo contact
+// center K times larger (`mirante_sim::load::scaled`), driven over HTTP as fast as the server
+// answers through the channel and agent APIs (`mirante_sim::http::HttpDriver`: one command at
+// a time, each followed by a read of the monitor) — until the monitor shows ROWS live
+// sessions, or their number stops growing (under 2 % in 30 s: the scenario's steady state),
+// or `--fill-seconds` pass (the rows reached are reported, never padded), and keeps
+// it running as the load of the `load-*` phases (stopped with SIGSTOP during `load` and
+// `idle-fases`; the rate reported is the server's events/s from `/healthz`). `--load api`
+// (or P7_LOAD=api)
+// is the earlier synthetic load, kept for comparison: it seeds through the development
+// command API (teams, channels, 40 agents online, then the customers: one in five stays in a
+// bot menu, the others queue or are served) and sends RATE customer messages/s. Then it logs in with
 // Debian's Chromium (a fresh profile: Playwright's own temporary user-data-dir), and records one Chromium trace per phase, all in this one run:
 //   load          opening Fases with every row (the initial snapshot; informational)
 //   idle-fases    Fases, 0 updates/s, the waiting list scrolling        (the baseline)
@@ -41,6 +52,10 @@ const args = parseArgs(process.argv.slice(2), {
   cpuprofile: 'no',
   'ui-root': '',
   scroll: 'yes',
+  load: process.env.P7_LOAD ?? 'sim',
+  scale: 10,
+  seed: 7,
+  'fill-seconds': 600,
 })
 const ROWS = Number(args.rows)
 const RATE = Number(args.rate)
@@ -73,6 +88,87 @@ async function pool(items, limit, fn) {
     }
   }
   await Promise.all(Array.from({ length: limit }, worker))
+}
+
+// ---------------------------------------------------------------------------------------
+// The simulator as the load (`--load sim`)
+
+/** Starts `mirante sim` against the fresh server: the scaled demo scenario, as fast as the
+ * server answers, until killed. */
+function startSim(url) {
+  const child = spawn(
+    process.env.MIRANTE_BIN,
+    ['sim', '--url', url, '--email', ADMIN.email, '--password-env', 'P7_SIM_PASSWORD', '--seed', String(args.seed), '--scale', String(args.scale), '--minutes', '100000'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, P7_SIM_PASSWORD: ADMIN.password } },
+  )
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (c) => (output = (output + c).slice(-4000)))
+  child.stderr.setEncoding('utf8').on('data', (c) => (output = (output + c).slice(-4000)))
+  let exited = null
+  child.on('exit', (code, signal) => (exited = { code, signal }))
+  return {
+    pid: child.pid,
+    exited: () => exited,
+    output: () => output,
+    pause: () => exited || process.kill(child.pid, 'SIGSTOP'),
+    resume: () => exited || process.kill(child.pid, 'SIGCONT'),
+    stop: () => {
+      if (exited) return
+      process.kill(child.pid, 'SIGCONT')
+      child.kill('SIGTERM')
+    },
+  }
+}
+
+/** An administrator's cookie session and cheap probes of the server: the live sessions (the
+ * unfiltered counters of a view filtered to nothing) and the durable sequence. */
+async function observer(url) {
+  const login = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: url },
+    body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }),
+  })
+  if (!login.ok) throw new Error(`login: ${login.status} ${await login.text()}`)
+  const headers = { Origin: url, Cookie: (login.headers.get('set-cookie') ?? '').split(';')[0] }
+  return {
+    counters: async () => (await (await fetch(`${url}/api/v1/monitor?protocol=p7-none`, { headers })).json()).unfiltered_counters,
+    seq: async () => (await (await fetch(`${url}/healthz`)).json()).seq,
+  }
+}
+
+/** Runs the simulator until the monitor shows `rows` live sessions or `seconds` pass. */
+async function fillWithSim(url, rows, seconds) {
+  const sim = startSim(url)
+  const probe = await observer(url)
+  const started = performance.now()
+  let counters = { geral: 0 }
+  let lastLog = 0
+  const history = []
+  for (;;) {
+    await sleep(1000)
+    if (sim.exited()) throw new Error(`mirante sim exited (${JSON.stringify(sim.exited())}):\n${sim.output()}`)
+    counters = await probe.counters()
+    const elapsed = (performance.now() - started) / 1000
+    if (elapsed - lastLog >= 15) {
+      lastLog = elapsed
+      log(`sim: ${counters.geral} live sessions after ${elapsed.toFixed(0)} s (${JSON.stringify(counters)})`)
+    }
+    history.push([elapsed, counters.geral])
+    const before = history.find(([t]) => t >= elapsed - 30)
+    const flat = elapsed >= 60 && counters.geral > 0 && before && elapsed - before[0] >= 25 && counters.geral < before[1] * 1.02
+    if (counters.geral >= rows || elapsed >= seconds || flat) {
+      if (flat) log(`sim: the live sessions stopped growing at ${counters.geral} (steady state of scale ${args.scale})`)
+      break
+    }
+  }
+  const seedSeconds = (performance.now() - started) / 1000
+  return { sim, probe, counters, seedSeconds }
+}
+
+/** The server's events per second while `driver` runs (the simulator's load). */
+function simUpdates(probe) {
+  const mark = async () => ({ seq: await probe.seq(), at: performance.now() })
+  return { mark }
 }
 
 function pin(pid, cpu) {
@@ -415,11 +511,15 @@ async function main() {
   const pinnedServer = pin(server.pid, 0)
   let ui = null
   let browser = null
+  let sim = null
   try {
-    log(`server at ${server.url}${pinnedServer ? ' (pinned to CPU 0)' : ''}; seeding`)
-    const center = await seed(server.url)
+    log(`server at ${server.url}${pinnedServer ? ' (pinned to CPU 0)' : ''}; seeding (${args.load === 'sim' ? `mirante sim, scale ${args.scale}, seed ${args.seed}` : 'command API'})`)
+    const center = args.load === 'sim' ? await fillWithSim(server.url, ROWS, Number(args['fill-seconds'])) : await seed(server.url)
     log(`seeded in ${center.seedSeconds.toFixed(1)} s: counters ${JSON.stringify(center.counters)}`)
-    if (center.counters.geral < ROWS) throw new Error(`only ${center.counters.geral} live sessions after seeding ${ROWS}`)
+    if (args.load !== 'sim' && center.counters.geral < ROWS) throw new Error(`only ${center.counters.geral} live sessions after seeding ${ROWS}`)
+    sim = center.sim ?? null
+    // the simulator rests while the page opens and during the idle baseline
+    sim?.pause()
     if (args.ui === 'vite') ui = await startVitePreview(server.url)
     const base = ui?.url ?? server.url
 
@@ -446,7 +546,7 @@ async function main() {
     await page.waitForURL(/\/monitor/)
     await page.locator('[data-testid=counter-geral-value]').waitFor()
     // the browser's processes on the other CPU than the server's
-    const pinnedBrowser = pinBrowser(server.pid)
+    const pinnedBrowser = pinBrowser([server.pid, sim?.pid])
 
     const cdp = await context.newCDPSession(page)
     const traceStart = async () => {
@@ -474,15 +574,17 @@ async function main() {
       log(`phase ${name}: ${rate} updates/s, tab ${tab}`)
       // the tab switch (one interaction, not an update) happens before the trace
       if (before) await before()
-      const driver = rate > 0 ? driveUpdates(center.command, center.customers, rate) : null
+      if (rate > 0) sim?.resume()
+      else sim?.pause()
+      const driver = rate > 0 ? (sim ? simUpdates(center.probe) : driveUpdates(center.command, center.customers, rate)) : null
       await sleep(2000) // warm-up: the stream reaches its steady rate
       await traceStart()
       if (args.cpuprofile === 'yes') await cdp.send('Profiler.enable').then(() => cdp.send('Profiler.start'))
       await page.evaluate(() => window.__p7.reset())
-      const from = driver?.mark()
+      const from = await driver?.mark()
       const scrolling = scroll !== undefined && args.scroll === 'yes' ? wheel(page, scroll) : null
       await sleep(SECONDS * 1000)
-      const to = driver?.mark()
+      const to = await driver?.mark()
       await scrolling?.stop()
       const inPage = await page.evaluate(() => window.__p7.read())
       if (args.cpuprofile === 'yes') {
@@ -492,14 +594,15 @@ async function main() {
       }
       const trace = await traceStop()
       if (args['keep-traces'] === 'yes') writeFileSync(join(outDir, `p7-${name}.trace.json`), JSON.stringify(trace))
-      const sent = driver ? await driver.stop() : null
+      const sent = driver?.stop ? await driver.stop() : null
       const summary = analyse(trace)
-      const achieved = driver ? (to.ok - from.ok) / ((to.at - from.at) / 1000) : 0
+      // sim: the server's events/s; api: customer messages answered/s
+      const achieved = driver ? (sim ? to.seq - from.seq : to.ok - from.ok) / ((to.at - from.at) / 1000) : 0
       const rows = await geral()
       results.push({
         phase: name,
         tab,
-        targetRate: rate,
+        targetRate: sim ? 'sim' : rate,
         achievedRate: +achieved.toFixed(0),
         failedUpdates: sent?.failed ?? 0,
         lastError: sent?.lastError || undefined,
@@ -551,8 +654,9 @@ async function main() {
       ui: args.ui,
       pinned: { server: pinnedServer ? 'CPU 0' : 'no', browser: pinnedBrowser ? 'CPU 1' : 'no' },
       rows: ROWS,
+      load: args.load === 'sim' ? { kind: 'mirante sim over HTTP (HttpDriver), events/s', scale: Number(args.scale), seed: Number(args.seed) } : { kind: 'command API, customer messages/s' },
       seeding: { seconds: +center.seedSeconds.toFixed(1), counters: center.counters },
-      rate: RATE,
+      rate: args.load === 'sim' ? 'sim' : RATE,
       secondsPerPhase: SECONDS,
       phases: results,
       met: results.filter((r) => r.phase.startsWith('load-')).every((r) => r.trace.long === 0),
@@ -561,6 +665,7 @@ async function main() {
     console.log(table(report))
     console.log(`\nreport: ${join(outDir, 'p7.json')}`)
   } finally {
+    sim?.stop()
     await browser?.close().catch(() => {})
     ui?.stop()
     await server.stop()
@@ -580,10 +685,11 @@ function hottest(profile, n = 15) {
   return [...self].filter(([k]) => !k.startsWith('(idle)') && !k.startsWith('(program)')).sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `\n    ${v.toFixed(0).padStart(6)}  ${k}`).join('')
 }
 
-/** Pins the browser (this process's children but the server, and all their descendants) to CPU 1. */
-function pinBrowser(serverPid) {
+/** Pins the browser (this process's children but the server and the simulator, and all
+ * their descendants) to CPU 1. */
+function pinBrowser(except) {
   let ok = false
-  for (const child of childrenOf(process.pid)) if (child !== serverPid) ok = pinTree(child) || ok
+  for (const child of childrenOf(process.pid)) if (!except.includes(child)) ok = pinTree(child) || ok
   return ok
 }
 
@@ -603,7 +709,7 @@ function pinTree(pid) {
 
 function table(report) {
   const lines = [
-    `P7 — ${report.rows} live sessions, ${report.rate} updates/s target, ${report.secondsPerPhase} s per phase (${report.machine}; ${report.chromium})`,
+    `P7 — ${report.seeding.counters.geral} live sessions (target ${report.rows}), load: ${report.load.kind}${report.load.scale ? ` (scale ${report.load.scale}, seed ${report.load.seed})` : `, ${report.rate}/s target`}, ${report.secondsPerPhase} s per phase (${report.machine}; ${report.chromium})`,
     '',
     '| phase | updates/s | top-level tasks | tasks > 50 ms | max task ms | p99 task ms | CPU: tasks > 50 ms | CPU: max ms | CPU: p99 ms | main thread CPU ms/s | frames (fps) | longest frame gap ms | stream frames | longtask observer (max ms) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -66,6 +66,10 @@ pub struct SimConfig {
     /// Simulated minutes run as fast as possible first (queues form), ≥ 0.
     #[arg(long, default_value_t = 0.0, value_parser = parse_warm_up)]
     pub warm_up: f64,
+    /// The demo contact center this many times larger (agents and arrivals,
+    /// `mirante_sim::load::scaled`), ≥ 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub scale: u16,
 }
 
 fn parse_minutes(text: &str) -> Result<f64, String> {

@@ -103,7 +103,10 @@ fn sim(config: &mirante_server::config::SimConfig) -> anyhow::Result<()> {
         minutes: config.minutes,
         warm_up_minutes: config.warm_up,
     };
-    let scenario = mirante_sim::demo::demo(mirante_sim::demo::DEMO_START);
+    let mut scenario = mirante_sim::demo::demo(mirante_sim::demo::DEMO_START);
+    if config.scale > 1 {
+        scenario = mirante_sim::load::scaled(scenario, usize::from(config.scale));
+    }
     let stop = std::sync::atomic::AtomicBool::new(false);
     let report = run(api, scenario, &config.email, &password, &options, &stop)
         .with_context(|| format!("simulating against {}", config.url))?;
