@@ -1,6 +1,7 @@
 //! Property tests: random command sequences against a fixed contact center, checking after
 //! every step the invariants of SPEC §2 against naive oracles recomputed from scratch —
 //! phase counts, one place per session, capacity, work conservation (D-10), FIFO per team,
+//! each distribution choice equal to a scan of the teams' members (the rule before the index),
 //! protocols (first assignment only, unique), refused commands change nothing, replay of the
 //! log == live state, snapshot round trip == live and behaves the same, events round-trip
 //! through JSON.
@@ -9,9 +10,9 @@ mod common;
 
 use common::*;
 use mirante_core::{
-    Actor, AgentId, AssignedBy, BulkAction, BulkCommand, ChannelId, ChannelKind, Command, Core,
-    DistributionMode, DomainError, Event, EventKind, PauseReasonId, Phase, Presence, SessionId,
-    SupervisorId, Target, TeamId, TeamSettings, Timestamp,
+    Actor, AgentId, AgentState, AssignedBy, BulkAction, BulkCommand, ChannelId, ChannelKind,
+    Command, Core, DistributionMode, DomainError, Event, EventKind, PauseReasonId, Phase, Presence,
+    SessionId, State, SupervisorId, Target, TeamId, TeamSettings, Timestamp,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -582,6 +583,11 @@ impl Model {
                             );
                             assert!(a.config.teams.contains(team));
                             assert!(within_capacity, "distribution never exceeds capacity");
+                            assert_eq!(
+                                distribution_by_scan(st),
+                                Some((*session, *team, *agent)),
+                                "D-10: the choice of the member scan: {e:?}"
+                            );
                         }
                         AssignedBy::Pull => {
                             assert_eq!(s.phase, Phase::Waiting);
@@ -677,6 +683,43 @@ impl Model {
             self.log.push(e.clone());
         }
     }
+}
+
+/// D-10 as a scan of every team's members (the rule as it was before the core kept an index
+/// of available agents): the oldest head of a distributing team's queue that has an
+/// available member, and the member its mode picks.
+fn distribution_by_scan(st: &State) -> Option<(SessionId, TeamId, AgentId)> {
+    let mut best: Option<(i64, SessionId, TeamId, AgentId)> = None;
+    for (tid, team) in &st.teams {
+        let mode = team.config.settings.mode;
+        let Some(head) = team.queue.front() else {
+            continue;
+        };
+        let key = st.sessions[head].queue_key;
+        if mode == DistributionMode::All || best.is_some_and(|(k, ..)| k <= key) {
+            continue;
+        }
+        let available: Vec<&AgentState> = st
+            .agents
+            .values()
+            .filter(|a| a.config.teams.contains(tid) && a.config.enabled && a.is_available())
+            .collect();
+        let pick = match mode {
+            DistributionMode::LeastBusy => available
+                .iter()
+                .min_by_key(|a| (a.sessions.len(), a.idle_since, a.config.id))
+                .map(|a| a.config.id),
+            _ => available
+                .iter()
+                .map(|a| a.config.id)
+                .find(|id| team.last_assigned.is_some_and(|last| *id > last))
+                .or_else(|| available.first().map(|a| a.config.id)),
+        };
+        if let Some(agent) = pick {
+            best = Some((key, *head, *tid, agent));
+        }
+    }
+    best.map(|(_, session, team, agent)| (session, team, agent))
 }
 
 /// The invariants of a state, each recomputed naively from `state()`.

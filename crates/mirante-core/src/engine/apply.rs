@@ -54,7 +54,7 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
                     );
                 }
             }
-            ix.rebuild_members(st);
+            ix.available.refresh(st, agent.id);
         }
         EventKind::PauseReasonCreated { reason } | EventKind::PauseReasonUpdated { reason } => {
             st.next.pause_reason = st.next.pause_reason.max(reason.id.0 + 1);
@@ -74,18 +74,21 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
                 a.presence_since = at;
                 a.idle_since = at;
             }
+            ix.available.refresh(st, *agent);
         }
         EventKind::AgentLoggedOut { agent, .. } => {
             if let Some(a) = st.agents.get_mut(agent) {
                 a.presence = Presence::Offline;
                 a.presence_since = at;
             }
+            ix.available.refresh(st, *agent);
         }
         EventKind::AgentPaused { agent, reason, .. } => {
             if let Some(a) = st.agents.get_mut(agent) {
                 a.presence = Presence::Paused { reason: *reason };
                 a.presence_since = at;
             }
+            ix.available.refresh(st, *agent);
         }
         EventKind::AgentResumed { agent, .. } => {
             if let Some(a) = st.agents.get_mut(agent) {
@@ -93,6 +96,7 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
                 a.presence_since = at;
                 a.idle_since = at;
             }
+            ix.available.refresh(st, *agent);
         }
         EventKind::ContactCreated { contact } | EventKind::ContactUpdated { contact } => {
             st.next.contact = st.next.contact.max(contact.id.0 + 1);
@@ -182,7 +186,7 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
             collected,
             ..
         } => {
-            detach(st, *session, at);
+            detach(st, ix, *session, at);
             let key = if *front {
                 st.queue_front -= 1;
                 st.queue_front
@@ -216,7 +220,7 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
             protocol,
             ..
         } => {
-            detach(st, *session, at);
+            detach(st, ix, *session, at);
             let Some(s) = st.sessions.get_mut(session) else {
                 return;
             };
@@ -236,6 +240,7 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
                 a.sessions.insert(*session);
                 a.idle_since = at;
             }
+            ix.available.refresh(st, *agent);
             if let Some(t) = st.teams.get_mut(team) {
                 t.last_assigned = Some(*agent);
             }
@@ -258,7 +263,7 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
             }
         }
         EventKind::SessionFinished { session, .. } => {
-            detach(st, *session, at);
+            detach(st, ix, *session, at);
             if let Some(s) = st.sessions.remove(session) {
                 ix.phase_removed(s.phase);
                 ix.open_by_contact.remove(&(s.contact, s.channel));
@@ -321,7 +326,7 @@ fn set_phase(ix: &mut Index, s: &mut Session, phase: Phase) {
 
 /// Takes a session out of wherever it sits (a team queue, an agent's load). An agent that
 /// lets a session go is idle at this load from now (the "longest idle" tie-break of D-10).
-fn detach(st: &mut State, id: SessionId, at: Timestamp) {
+fn detach(st: &mut State, ix: &mut Index, id: SessionId, at: Timestamp) {
     let Some(s) = st.sessions.get(&id) else {
         return;
     };
@@ -334,9 +339,13 @@ fn detach(st: &mut State, id: SessionId, at: Timestamp) {
             }
         }
         Phase::Human => {
-            if let Some(a) = s.agent.and_then(|a| st.agents.get_mut(&a)) {
+            let agent = s.agent;
+            if let Some(a) = agent.and_then(|a| st.agents.get_mut(&a)) {
                 a.sessions.remove(&id);
                 a.idle_since = at;
+            }
+            if let Some(agent) = agent {
+                ix.available.refresh(st, agent);
             }
         }
         Phase::Bot => {}

@@ -26,7 +26,7 @@ pub(crate) fn next_assignment(state: &State, index: &Index, now: Timestamp) -> O
         if best.is_some_and(|(key, ..)| key <= session.queue_key) {
             continue;
         }
-        if let Some(agent) = pick_agent(state, index, *tid, team) {
+        if let Some(agent) = pick_agent(index, *tid, team) {
             best = Some((session.queue_key, *head, *tid, agent));
         }
     }
@@ -48,17 +48,26 @@ pub(crate) fn next_assignment(state: &State, index: &Index, now: Timestamp) -> O
     })
 }
 
-/// The agent a team's mode picks among its available members.
-pub(crate) fn pick_agent(
-    state: &State,
-    index: &Index,
-    tid: TeamId,
-    team: &TeamState,
-) -> Option<AgentId> {
-    let members = index.members.get(&tid)?;
-    let available = members
-        .iter()
-        .filter_map(|a| state.agents.get(a))
+/// The agent a team's mode picks among its available members (enabled, online, with free
+/// capacity), from the index of available agents: *menos atendimentos* → fewest open
+/// sessions, ties → longest idle, then lowest id; *sequencial* → the first by id after the
+/// team's last assigned agent, wrapping around.
+pub(crate) fn pick_agent(index: &Index, tid: TeamId, team: &TeamState) -> Option<AgentId> {
+    match team.config.settings.mode {
+        DistributionMode::LeastBusy => index.available.least_busy(tid),
+        DistributionMode::Sequential => index.available.next_after(tid, team.last_assigned),
+        DistributionMode::All => None,
+    }
+}
+
+/// The rule as it was before the index: a scan of the team's members on every call. Kept
+/// as the oracle the index is checked against.
+#[cfg(test)]
+pub(crate) fn pick_agent_by_scan(state: &State, tid: TeamId, team: &TeamState) -> Option<AgentId> {
+    let available = state
+        .agents
+        .values()
+        .filter(|a| a.config.teams.contains(&tid))
         .filter(|a| a.config.enabled && a.is_available());
     match team.config.settings.mode {
         DistributionMode::LeastBusy => available

@@ -5,6 +5,8 @@
 mod apply;
 mod decide;
 mod distribute;
+#[cfg(test)]
+mod index_tests;
 mod state;
 mod timers;
 

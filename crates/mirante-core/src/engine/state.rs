@@ -100,8 +100,8 @@ pub struct RecentExternal {
 /// Indexes derived from [`State`]; never serialized.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
-    /// Agents of each team.
-    pub members: BTreeMap<TeamId, BTreeSet<AgentId>>,
+    /// The available agents of each team, in the orders distribution picks from.
+    pub available: Available,
     /// Open session of a contact on a channel.
     pub open_by_contact: BTreeMap<(ContactId, ChannelId), SessionId>,
     /// Contact by its identifier on a channel.
@@ -125,7 +125,9 @@ fn phase_slot(p: Phase) -> usize {
 impl Index {
     pub fn build(state: &State) -> Index {
         let mut ix = Index::default();
-        ix.rebuild_members(state);
+        for id in state.agents.keys() {
+            ix.available.refresh(state, *id);
+        }
         for c in state.contacts.values() {
             for (ch, ident) in &c.identifiers {
                 ix.contact_by_ident.insert((*ch, ident.clone()), c.id);
@@ -142,15 +144,6 @@ impl Index {
         }
         ix.rebuild_deadlines(state);
         ix
-    }
-
-    pub fn rebuild_members(&mut self, state: &State) {
-        self.members.clear();
-        for a in state.agents.values() {
-            for t in &a.config.teams {
-                self.members.entry(*t).or_default().insert(a.config.id);
-            }
-        }
     }
 
     pub fn rebuild_deadlines(&mut self, state: &State) {
@@ -204,5 +197,104 @@ impl Index {
     pub fn phase_removed(&mut self, p: Phase) {
         let slot = &mut self.phase_counts[phase_slot(p)];
         *slot = slot.saturating_sub(1);
+    }
+}
+
+/// How an available agent ranks for *menos atendimentos* (D-10): fewest open sessions, then
+/// longest idle, then lowest id — the first in a set of these is the pick.
+pub(crate) type LoadKey = (usize, Timestamp, AgentId);
+
+/// The available agents (enabled, online, with free capacity) of every team, kept up to date
+/// by `apply` through [`Available::refresh`] whenever an agent's presence, load, idle time or
+/// configuration changes, so that distribution picks in O(log n) instead of scanning the
+/// team's members on every command.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Available {
+    /// Per team, by [`LoadKey`] (*menos atendimentos*).
+    by_load: BTreeMap<TeamId, BTreeSet<LoadKey>>,
+    /// Per team, by id (*sequencial*).
+    by_id: BTreeMap<TeamId, BTreeSet<AgentId>>,
+    /// Where each available agent is filed: its key and the teams it was filed under.
+    filed: HashMap<AgentId, (LoadKey, BTreeSet<TeamId>)>,
+}
+
+impl Available {
+    /// Files `agent` again from its current state (call after any change to it; an agent no
+    /// longer in the state is dropped).
+    pub fn refresh(&mut self, state: &State, agent: AgentId) {
+        let available = state
+            .agents
+            .get(&agent)
+            .filter(|a| a.config.enabled && a.is_available())
+            .map(|a| ((a.sessions.len(), a.idle_since, agent), &a.config.teams));
+        if let (Some((key, teams)), Some((filed_key, filed_teams))) =
+            (available, self.filed.get(&agent))
+            && key == *filed_key
+            && teams == filed_teams
+        {
+            return;
+        }
+        if let Some((key, teams)) = self.filed.remove(&agent) {
+            for t in &teams {
+                remove_from(&mut self.by_load, *t, &key);
+                remove_from(&mut self.by_id, *t, &agent);
+            }
+        }
+        let Some((key, teams)) = available else {
+            return;
+        };
+        for t in teams {
+            self.by_load.entry(*t).or_default().insert(key);
+            self.by_id.entry(*t).or_default().insert(agent);
+        }
+        self.filed.insert(agent, (key, teams.clone()));
+    }
+
+    /// The available member of `team` with the fewest sessions, longest idle, lowest id.
+    pub fn least_busy(&self, team: TeamId) -> Option<AgentId> {
+        self.by_load.get(&team)?.first().map(|(_, _, id)| *id)
+    }
+
+    /// The first available member of `team` after `last` by id, wrapping around.
+    pub fn next_after(&self, team: TeamId, last: Option<AgentId>) -> Option<AgentId> {
+        let ids = self.by_id.get(&team)?;
+        last.and_then(|last| {
+            ids.range((std::ops::Bound::Excluded(last), std::ops::Bound::Unbounded))
+                .next()
+        })
+        .or_else(|| ids.first())
+        .copied()
+    }
+
+    /// The available members of every team by id (teams with none left out): what the
+    /// index holds, for the consistency tests.
+    #[cfg(test)]
+    pub fn teams(&self) -> BTreeMap<TeamId, BTreeSet<AgentId>> {
+        let mut out = BTreeMap::new();
+        for (t, keys) in &self.by_load {
+            let ids: BTreeSet<AgentId> = keys.iter().map(|(_, _, id)| *id).collect();
+            assert_eq!(
+                Some(&ids),
+                self.by_id.get(t),
+                "both orders hold the same agents"
+            );
+            out.insert(*t, ids);
+        }
+        assert_eq!(
+            out.len(),
+            self.by_id.len(),
+            "both orders hold the same teams"
+        );
+        out
+    }
+}
+
+/// Removes `item` from `team`'s set, dropping the set when it empties.
+fn remove_from<T: Ord>(sets: &mut BTreeMap<TeamId, BTreeSet<T>>, team: TeamId, item: &T) {
+    if let Some(set) = sets.get_mut(&team) {
+        set.remove(item);
+        if set.is_empty() {
+            sets.remove(&team);
+        }
     }
 }
