@@ -1,28 +1,45 @@
 //! P1 and P2: fan-out of the live stream over real WebSocket connections on loopback.
 //!
-//! * **P1** — `SUBS` (1 000) unfiltered subscribers while the engine accepts `RATE` (1 000)
-//!   events/s (customers writing in open sessions): deliveries/s (one event reaching one
-//!   subscriber, counted from each delta's `(from_seq, seq]`) and the p99 from the engine's
-//!   acknowledgement to the frame on the subscriber's socket; against a **bare** broadcast
-//!   WebSocket server measured in the same run (one pre-serialized frame per event, drained
-//!   and flushed once per socket — the figure of `shared/PERFORMANCE.md`).
-//! * **P2** — 500 subscribers each filtered to one agent, 5 000 events/s: p99 from the
-//!   acknowledgement to the matching row on the socket.
+//! * **P1** — `SUBS` (1 000) unfiltered subscribers while the engine accepts 1 000 events/s:
+//!   deliveries/s (one event reaching one subscriber, counted from each delta's
+//!   `(from_seq, seq]`) and the p99 from the engine's acknowledgement to the frame on the
+//!   subscriber's socket; against a **bare** broadcast WebSocket server measured in the same
+//!   run (one pre-serialized frame per event, drained and flushed once per socket — the
+//!   figure of `shared/PERFORMANCE.md`).
+//! * **P2** — `SUBS / 2` subscribers each filtered to one agent online, 5 000 events/s: p99
+//!   from the acknowledgement to the session's row on a matching subscriber's socket.
+//!
+//! **Load: the simulator's** (`mirante_sim::load`): the demo scenario scaled
+//! ×`MIRANTE_BENCH_SCALE` (default 20: 600 agents) from its 09:30 start, seed
+//! `MIRANTE_BENCH_SEED` (7), recorded once with the engine's time in 1 s windows. Each run
+//! replays into a fresh engine (its clock set to each window's start, a window's commands
+//! all acknowledged before the next): first the `MIRANTE_BENCH_WARMUP_MIN` (10) simulated
+//! minutes as fast as possible (the live center the subscribers see), then the following
+//! commands paced so that exactly `rate` events/s go in (a command goes when the events it
+//! causes fit the budget). An event's acknowledgement is the wall time of the first command
+//! answer covering its sequence (the engine answers once its events are durable).
 //!
 //! The WebSocket clients run in a **second process** (this binary re-executed with
 //! `--clients`), pinned with `taskset -c 1`, while the server, the engine, the monitor and the
 //! load generator are pinned to core 0 (`MIRANTE_BENCH_PIN=0` turns pinning off, and it is
 //! off on a machine with fewer than 2 cores). The bare baseline runs the same way. Times are
-//! the wall clock (`SystemTime`) of the one machine, read by both processes.
+//! the wall clock (`SystemTime`) of the one machine, read by both processes. A client reads
+//! of an unfiltered frame only its head (`"type":"delta","seq":…,"from_seq":…`, the first
+//! fields of a delta, and of the bare server's frames); a filtered client (P2) parses the
+//! whole frame for its rows.
 //!
 //! Run: `cargo bench -p mirante-server --bench fanout` (env `MIRANTE_BENCH_SECS`, default 5;
 //! `MIRANTE_BENCH_SUBS`, default 1 000; `MIRANTE_BENCH_FRAME_MS`, a comma-separated list of
 //! frame intervals, default `100,40`). Prints a table and writes `bench-out/fanout.json`.
 
+use std::collections::{BTreeSet, VecDeque};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -30,12 +47,15 @@ use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::routing::get;
 use futures_util::{SinkExt, StreamExt};
-use mirante_core::{AgentId, ChannelId, Command, EventKind};
+use mirante_core::{Command, EventKind, Timestamp};
 use mirante_server::auth::mail::LogMailer;
 use mirante_server::auth::{AuthConfig, AuthState};
-use mirante_server::engine::{Engine, EngineConfig, EngineHandle, SystemClock};
+use mirante_server::engine::{
+    Engine, EngineConfig, EngineError, EngineHandle, Executed, ManualClock, SystemClock,
+};
 use mirante_server::http::{AppState, app};
 use mirante_server::monitor::{LiveConfig, MonitorService, log_reader};
+use mirante_sim::{demo, load};
 use mirante_store::accounts::{Account, AccountKind, AccountStore, MemoryAccounts};
 use mirante_store::memory::MemoryStore;
 use serde::{Deserialize, Serialize};
@@ -66,27 +86,41 @@ fn wall() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// Per sequence number: when the engine acknowledged it, and its session.
+/// Per sequence number: when the engine acknowledged it (0: not yet), and its session.
 struct Acks {
     at: Vec<AtomicU64>,
-    session: Vec<AtomicU64>,
+    /// The highest sequence acknowledged so far.
+    high: AtomicU64,
+    session: Arc<Vec<u64>>,
 }
 
 impl Acks {
-    fn new(n: usize) -> Acks {
+    fn new(n: usize, session: Arc<Vec<u64>>) -> Acks {
         Acks {
             at: (0..n).map(|_| AtomicU64::new(0)).collect(),
-            session: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            high: AtomicU64::new(0),
+            session,
         }
     }
 
-    /// `(seq, at, session)` of every acknowledged event, little-endian, for the clients.
-    fn to_bytes(&self) -> Vec<u8> {
+    /// A command's answer at `now` covers every sequence up to `seq` (durable by then).
+    fn ack(&self, seq: u64, now: u64) {
+        let before = self.high.fetch_max(seq, Ordering::Relaxed);
+        for s in before + 1..=seq {
+            if let Some(slot) = self.at.get(s as usize) {
+                slot.store(now, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// `(seq, at, session)` of every acknowledged event after `from`, little-endian, for the
+    /// clients.
+    fn to_bytes(&self, from: u64) -> Vec<u8> {
         let mut out = Vec::new();
-        for (seq, at) in self.at.iter().enumerate() {
+        for (seq, at) in self.at.iter().enumerate().skip(from as usize + 1) {
             let at = at.load(Ordering::Relaxed);
             if at != 0 {
-                let session = self.session[seq].load(Ordering::Relaxed);
+                let session = self.session.get(seq).copied().unwrap_or(0);
                 for v in [seq as u64, at, session] {
                     out.extend_from_slice(&v.to_le_bytes());
                 }
@@ -128,7 +162,7 @@ impl Stats {
     }
 }
 
-/// What a client reads of a frame (the same work for the bare server and the monitor).
+/// What a filtered client (P2) reads of a frame: all of it, keeping the rows' ids.
 #[derive(Deserialize)]
 struct Frame {
     #[serde(rename = "type")]
@@ -146,79 +180,253 @@ struct RowId {
     id: u64,
 }
 
+/// What an unfiltered client reads of a frame: `seq` and `from_seq` from the head of a delta
+/// (`{"type":"delta","seq":…,"from_seq":…` — `DeltaFrame`'s first fields, and the bare
+/// server's), without parsing the rows; `None` for any other frame.
+fn delta_head(text: &str) -> Option<(u64, u64)> {
+    let rest = text.strip_prefix(r#"{"type":"delta","seq":"#)?;
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    let seq = rest[..end].parse().ok()?;
+    let rest = rest[end..].strip_prefix(r#","from_seq":"#)?;
+    let end = rest.find(|c: char| !c.is_ascii_digit())?;
+    let from = rest[..end].parse().ok()?;
+    Some((seq, from))
+}
+
+/// Simulated time per engine window.
+const QUANTUM_MS: i64 = 1_000;
+/// Most commands in flight during the fast warm-up replay.
+const IN_FLIGHT: usize = 1_024;
+
+/// One engine window of the recorded load: its time and commands (recorded refusal,
+/// events caused).
+struct Window {
+    at: Timestamp,
+    steps: Vec<(Command, bool, u64)>,
+}
+
+/// The simulator's load, recorded once: the warm-up, then the measured part.
+struct Recorded {
+    warm_up: Vec<Window>,
+    measured: Vec<Window>,
+    /// Events of the warm-up (setup included): the log's sequence when measuring starts.
+    warm_up_events: u64,
+    /// Per sequence number (index), the session its event is about (0: none).
+    sessions: Arc<Vec<u64>>,
+    /// Agents logged in at the end of the warm-up (P2's filters).
+    online: Vec<u64>,
+    measured_events: u64,
+    scale: usize,
+    seed: u64,
+    warm_up_min: i64,
+    seconds_to_record: f64,
+}
+
+fn windows_of(steps: Vec<load::Step>) -> Vec<Window> {
+    let mut out: Vec<Window> = Vec::new();
+    for step in steps {
+        let item = (step.command, step.refused, step.events.len() as u64);
+        match out.last_mut() {
+            Some(w) if w.at == step.at => w.steps.push(item),
+            _ => out.push(Window {
+                at: step.at,
+                steps: vec![item],
+            }),
+        }
+    }
+    out
+}
+
+/// Records the scaled demo scenario: `warm_up_min` simulated minutes, then at least
+/// `events` more events.
+fn record(scale: usize, seed: u64, warm_up_min: i64, events: u64) -> Recorded {
+    let started = Instant::now();
+    let scenario = load::scaled(demo::demo(demo::DEMO_START), scale);
+    let mut sim = load::LoadGen::new(scenario, seed, QUANTUM_MS).expect("scenario");
+    let warm = sim.run_until(demo::DEMO_START.plus_ms(warm_up_min * 60_000));
+    let warm_up_events = sim.events();
+    let mut measured = Vec::new();
+    while sim.events() < warm_up_events + events && !sim.done() {
+        measured.extend(sim.next_events(warm_up_events + events - sim.events()));
+    }
+    let mut sessions = vec![0u64];
+    let mut online = BTreeSet::new();
+    for (i, step) in warm.iter().chain(&measured).enumerate() {
+        let in_warm_up = i < warm.len();
+        for e in &step.events {
+            let kind = serde_json::to_value(&e.kind).expect("event");
+            sessions.push(kind["session"].as_u64().unwrap_or(0));
+            if in_warm_up {
+                match &e.kind {
+                    EventKind::AgentLoggedIn { agent } => {
+                        online.insert(agent.0);
+                    }
+                    EventKind::AgentLoggedOut { agent, .. } => {
+                        online.remove(&agent.0);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let measured_events = sim.events() - warm_up_events;
+    Recorded {
+        warm_up: windows_of(warm),
+        measured: windows_of(measured),
+        warm_up_events,
+        sessions: Arc::new(sessions),
+        online: online.into_iter().collect(),
+        measured_events,
+        scale,
+        seed,
+        warm_up_min,
+        seconds_to_record: started.elapsed().as_secs_f64(),
+    }
+}
+
+type Pending = Pin<Box<dyn Future<Output = Result<Executed, EngineError>> + Send>>;
+
+/// Sends `command` now (one poll enqueues it, so the engine gets the commands in order).
+fn send(
+    engine: &EngineHandle,
+    command: Command,
+) -> (Pending, Option<Result<Executed, EngineError>>) {
+    let e = engine.clone();
+    let mut answer: Pending = Box::pin(async move { e.execute(command).await });
+    match answer
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(result) => (answer, Some(result)),
+        Poll::Pending => (answer, None),
+    }
+}
+
+/// Whether an answer agrees with the recording.
+fn agrees(result: &Result<Executed, EngineError>, refused: bool) -> bool {
+    match result {
+        Ok(_) => !refused,
+        Err(EngineError::Domain(_)) => refused,
+        Err(error) => panic!("engine: {error}"),
+    }
+}
+
+/// The warm-up, as fast as possible; returns the commands whose answer disagreed with the
+/// recording.
+async fn replay_fast(engine: &EngineHandle, clock: &ManualClock, windows: &[Window]) -> u64 {
+    let mut mismatches = 0;
+    for w in windows {
+        clock.set(w.at);
+        let mut pending: VecDeque<(Pending, bool)> = VecDeque::new();
+        for (command, refused, _) in &w.steps {
+            if pending.len() >= IN_FLIGHT {
+                let (answer, refused) = pending.pop_front().expect("pending");
+                mismatches += u64::from(!agrees(&answer.await, refused));
+            }
+            match send(engine, command.clone()) {
+                (_, Some(result)) => mismatches += u64::from(!agrees(&result, *refused)),
+                (answer, None) => pending.push_back((answer, *refused)),
+            }
+        }
+        for (answer, refused) in pending {
+            mismatches += u64::from(!agrees(&answer.await, refused));
+        }
+    }
+    mismatches
+}
+
+/// What the paced replay did.
+struct Paced {
+    events: u64,
+    seconds: f64,
+    mismatches: u64,
+    exhausted: bool,
+}
+
+/// The measured part at `rate` events/s for `secs`: a command goes when the events it
+/// causes fit the budget; each answer acknowledges the sequences it covers.
+async fn replay_paced(
+    engine: &EngineHandle,
+    clock: &ManualClock,
+    windows: &[Window],
+    acks: &Arc<Acks>,
+    rate: u64,
+    secs: u64,
+) -> Paced {
+    let mismatches = Arc::new(AtomicU64::new(0));
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    let start = Instant::now();
+    let end = start + Duration::from_secs(secs);
+    let mut events = 0u64;
+    let mut exhausted = true;
+    'windows: for w in windows {
+        clock.set(w.at);
+        let mut answers = Vec::new();
+        for (command, refused, n) in &w.steps {
+            loop {
+                let now = Instant::now();
+                if now >= end {
+                    exhausted = false;
+                    for a in answers {
+                        let _ = a.await;
+                    }
+                    break 'windows;
+                }
+                if (events as f64) < rate as f64 * (now - start).as_secs_f64() {
+                    break;
+                }
+                tick.tick().await;
+            }
+            events += n;
+            let record = {
+                let (acks, mismatches, refused) =
+                    (Arc::clone(acks), Arc::clone(&mismatches), *refused);
+                move |result: Result<Executed, EngineError>| {
+                    let now = wall();
+                    if !agrees(&result, refused) {
+                        mismatches.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Ok(done) = result {
+                        acks.ack(done.seq, now);
+                    }
+                }
+            };
+            match send(engine, command.clone()) {
+                (_, Some(result)) => record(result),
+                (answer, None) => answers.push(tokio::spawn(async move { record(answer.await) })),
+            }
+        }
+        // The window's commands are all answered before the clock moves (as recorded).
+        for a in answers {
+            let _ = a.await;
+        }
+    }
+    Paced {
+        events,
+        seconds: start.elapsed().as_secs_f64(),
+        mismatches: mismatches.load(Ordering::Relaxed),
+        exhausted,
+    }
+}
+
 struct World {
     addr: SocketAddr,
     cookie: String,
     engine: EngineHandle,
-    channel: ChannelId,
-    agents: Vec<AgentId>,
-    customers: Vec<String>,
+    clock: ManualClock,
+    warm_up_mismatches: u64,
 }
 
-async fn world(sessions: usize, agents: usize, frame_ms: u64) -> World {
+/// A fresh engine with the warm-up replayed, then the monitor (bootstrapped from it, today's
+/// figures rebuilt) and the HTTP server.
+async fn world(load: &Recorded, frame_ms: u64) -> World {
     let store = MemoryStore::new();
     let log = log_reader(store.clone());
-    let engine = Engine::start(store, SystemClock, EngineConfig::default())
+    let clock = ManualClock::at(load.warm_up[0].at);
+    let engine = Engine::start(store, clock.clone(), EngineConfig::default())
         .await
         .expect("engine");
-    let e = engine.handle.clone();
-    let exec = |c: serde_json::Value| {
-        let e = e.clone();
-        async move {
-            e.execute(serde_json::from_value::<Command>(c).expect("command"))
-                .await
-                .expect("executed")
-        }
-    };
-    let team = exec(json!({"type": "create_team", "name": "Suporte"})).await;
-    let team = team
-        .events
-        .iter()
-        .find_map(|x| match &x.kind {
-            EventKind::TeamCreated { team } => Some(team.id),
-            _ => None,
-        })
-        .expect("team");
-    let flow = exec(json!({"type": "create_flow", "def": {"name": "d", "start": "r", "steps": {"r": {"kind": "route", "team": team}}}})).await;
-    let flow = flow
-        .events
-        .iter()
-        .find_map(|x| match &x.kind {
-            EventKind::FlowCreated { flow } => Some(flow.id),
-            _ => None,
-        })
-        .expect("flow");
-    let ch =
-        exec(json!({"type": "create_channel", "kind": "webchat", "name": "Chat", "flow": flow}))
-            .await;
-    let channel = ch
-        .events
-        .iter()
-        .find_map(|x| match &x.kind {
-            EventKind::ChannelCreated { channel } => Some(channel.id),
-            _ => None,
-        })
-        .expect("channel");
-    let mut ids = Vec::new();
-    for i in 0..agents {
-        let a = exec(json!({"type": "create_agent", "name": format!("Agente {i}"), "email": format!("a{i}@x.com"), "teams": [team], "capacity": 100})).await;
-        let a = a
-            .events
-            .iter()
-            .find_map(|x| match &x.kind {
-                EventKind::AgentCreated { agent } => Some(agent.id),
-                _ => None,
-            })
-            .expect("agent");
-        exec(json!({"type": "agent_login", "agent": a})).await;
-        ids.push(a);
-    }
-    let mut customers = Vec::new();
-    for i in 0..sessions {
-        let who = format!("55119{i:08}");
-        exec(json!({"type": "customer_message", "channel": channel, "identifier": who, "text": "oi"})).await;
-        customers.push(who);
-    }
+    let warm_up_mismatches = replay_fast(&engine.handle, &clock, &load.warm_up).await;
     let accounts: Arc<dyn AccountStore> = Arc::new(MemoryAccounts::new());
     let id = accounts
         .insert_account(&Account {
@@ -243,7 +451,7 @@ async fn world(sessions: usize, agents: usize, frame_ms: u64) -> World {
     let monitor = MonitorService::start(
         engine.handle.clone(),
         Some(log.clone()),
-        Arc::new(SystemClock),
+        Arc::new(clock.clone()),
         LiveConfig {
             frame_interval: Duration::from_millis(frame_ms),
             max_per_user: 100_000,
@@ -252,6 +460,8 @@ async fn world(sessions: usize, agents: usize, frame_ms: u64) -> World {
         },
     )
     .await;
+    monitor.wait_for(engine.handle.durable_seq()).await;
+    monitor.wait_day_figures().await;
     let state = AppState {
         engine: engine.handle.clone(),
         metrics: None,
@@ -276,9 +486,8 @@ async fn world(sessions: usize, agents: usize, frame_ms: u64) -> World {
         addr,
         cookie,
         engine: engine.handle,
-        channel,
-        agents: ids,
-        customers,
+        clock,
+        warm_up_mismatches,
     }
 }
 
@@ -349,6 +558,9 @@ fn clients_main() {
                 .expect("plan");
         let stop = Arc::new(AtomicBool::new(false));
         let received = Arc::new(Mutex::new(Vec::<Received>::new()));
+        // Clients that have had their first frame (the snapshot; the bare server: any).
+        let greeted = Arc::new(AtomicU64::new(0));
+        let first_frame = Arc::new(tokio::sync::Notify::new());
         for filter in &plan.filters {
             let mut ws = dial(&plan.url, plan.cookie.as_deref()).await;
             if let Some(filter) = filter {
@@ -362,31 +574,49 @@ fn clients_main() {
             }
             let (stop, received, filtered) =
                 (Arc::clone(&stop), Arc::clone(&received), plan.filtered);
+            let (greeted, first_frame) = (Arc::clone(&greeted), Arc::clone(&first_frame));
+            let bare = filter.is_none();
             tokio::spawn(async move {
+                let mut greet = true;
                 while let Some(Ok(msg)) = ws.next().await {
                     let tokio_tungstenite::tungstenite::Message::Text(text) = msg else {
                         continue;
                     };
                     let at = wall();
-                    let Ok(f) = serde_json::from_str::<Frame>(text.as_str()) else {
+                    let delta = if filtered {
+                        serde_json::from_str::<Frame>(text.as_str())
+                            .ok()
+                            .filter(|f| f.kind == "delta")
+                            .map(|f| (f.seq, f.from_seq, f.rows.iter().map(|r| r.id).collect()))
+                    } else {
+                        delta_head(text.as_str()).map(|(seq, from)| (seq, from, Vec::new()))
+                    };
+                    if greet && (bare || delta.is_none()) {
+                        greet = false;
+                        greeted.fetch_add(1, Ordering::Relaxed);
+                        first_frame.notify_one();
+                    }
+                    let Some((seq, from_seq, rows)) = delta else {
                         continue;
                     };
-                    if f.kind != "delta" || stop.load(Ordering::Relaxed) {
+                    if stop.load(Ordering::Relaxed) {
                         continue;
                     }
-                    let rows = if filtered {
-                        f.rows.iter().map(|r| r.id).collect()
-                    } else {
-                        Vec::new()
-                    };
                     received.lock().expect("lock").push(Received {
                         at,
-                        from_seq: f.from_seq,
-                        seq: f.seq,
+                        from_seq,
+                        seq,
                         rows,
                     });
                 }
             });
+        }
+        // Every subscriber has its snapshot before the load starts (the bare server sends
+        // nothing before: its clients are ready once dialed).
+        if plan.filters.iter().any(Option::is_some) {
+            while greeted.load(Ordering::Relaxed) < plan.filters.len() as u64 {
+                first_frame.notified().await;
+            }
         }
         stdout.write_all(b"ready\n").await.expect("stdout");
         stdout.flush().await.expect("stdout");
@@ -474,7 +704,7 @@ impl Clients {
     /// Hands over the acknowledgements and reads the clients' figures.
     async fn finish(mut self, acks: &Acks, start_seq: u64, tag: &str) -> ClientsResult {
         let path = out_dir().join(format!("fanout-acks-{tag}.bin"));
-        std::fs::write(&path, acks.to_bytes()).expect("acks");
+        std::fs::write(&path, acks.to_bytes(start_seq)).expect("acks");
         let done = ClientsDone {
             acks: path.display().to_string(),
             start_seq,
@@ -503,49 +733,6 @@ fn out_dir() -> std::path::PathBuf {
     out
 }
 
-/// Customers write in their open sessions at `rate` events/s for `secs`.
-async fn generate(w: &World, acks: &Arc<Acks>, rate: u64, secs: u64) {
-    let per_ms = (rate / 1000).max(1);
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
-    let end = Instant::now() + Duration::from_secs(secs);
-    let mut i = 0usize;
-    while Instant::now() < end {
-        tick.tick().await;
-        for _ in 0..per_ms {
-            let who = w.customers[i % w.customers.len()].clone();
-            i += 1;
-            let e = w.engine.clone();
-            let acks = Arc::clone(acks);
-            let channel = w.channel;
-            tokio::spawn(async move {
-                let done = e
-                    .execute(Command::CustomerMessage {
-                        channel,
-                        identifier: who,
-                        name: None,
-                        text: "ainda aí?".into(),
-                        attachments: Vec::new(),
-                        external_id: None,
-                    })
-                    .await;
-                if let Ok(done) = done {
-                    let now = wall();
-                    let mut seq = done.seq;
-                    for ev in done.events.iter().rev() {
-                        if let EventKind::MessagePosted { session, .. } = &ev.kind
-                            && let Some(slot) = acks.at.get(seq as usize)
-                        {
-                            slot.store(now, Ordering::Relaxed);
-                            acks.session[seq as usize].store(session.0, Ordering::Relaxed);
-                        }
-                        seq = seq.saturating_sub(1);
-                    }
-                }
-            });
-        }
-    }
-}
-
 #[derive(Clone, Copy)]
 struct Figures {
     deliveries_per_s: f64,
@@ -555,19 +742,37 @@ struct Figures {
     /// and load) and by the clients process.
     server_cores: f64,
     client_cores: f64,
+    /// Events offered per second (the engine's acknowledged load).
+    events_per_s: f64,
+    /// Answers that disagreed with the recording (0: the recorded log was replayed).
+    mismatches: u64,
 }
 
-async fn run_monitor(subs: usize, rate: u64, secs: u64, filtered: bool, frame_ms: u64) -> Figures {
-    let w = world(400, 40, frame_ms).await;
-    let acks = Arc::new(Acks::new((rate * secs * 3 + 100_000) as usize));
+async fn run_monitor(
+    load: &Recorded,
+    subs: usize,
+    rate: u64,
+    secs: u64,
+    filtered: bool,
+    frame_ms: u64,
+) -> Figures {
+    let w = world(load, frame_ms).await;
     let start_seq = w.engine.durable_seq();
+    assert_eq!(
+        start_seq, load.warm_up_events,
+        "the warm-up replayed the recorded log"
+    );
+    let acks = Arc::new(Acks::new(
+        load.sessions.len() + 1,
+        Arc::clone(&load.sessions),
+    ));
     let plan = ClientsPlan {
         url: format!("ws://{}/api/v1/monitor/live", w.addr),
         cookie: Some(w.cookie.clone()),
         filters: (0..subs)
             .map(|k| {
                 Some(if filtered {
-                    json!({"agents": [w.agents[k % w.agents.len()]]})
+                    json!({"agents": [load.online[k % load.online.len()]]})
                 } else {
                     json!({})
                 })
@@ -578,7 +783,11 @@ async fn run_monitor(subs: usize, rate: u64, secs: u64, filtered: bool, frame_ms
     let clients = Clients::start(&plan).await;
     let t = Instant::now();
     let cpu = cpu_secs();
-    generate(&w, &acks, rate, secs).await;
+    let paced = replay_paced(&w.engine, &w.clock, &load.measured, &acks, rate, secs).await;
+    assert!(
+        !paced.exhausted,
+        "the recorded load ran out: raise the recording"
+    );
     // Let the last frames arrive.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let server_cores = (cpu_secs() - cpu) / t.elapsed().as_secs_f64();
@@ -591,6 +800,8 @@ async fn run_monitor(subs: usize, rate: u64, secs: u64, filtered: bool, frame_ms
         p99_ms: r.p99_ms,
         server_cores,
         client_cores: r.cpu_s / (elapsed + 0.5),
+        events_per_s: paced.events as f64 / paced.seconds,
+        mismatches: paced.mismatches + w.warm_up_mismatches,
     }
 }
 
@@ -634,7 +845,10 @@ async fn run_bare(subs: usize, rate: u64, secs: u64) -> Figures {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, router).await });
-    let acks = Arc::new(Acks::new((rate * secs * 3 + 100_000) as usize));
+    let acks = Arc::new(Acks::new(
+        (rate * secs * 2 + 10_000) as usize,
+        Arc::new(Vec::new()),
+    ));
     let plan = ClientsPlan {
         url: format!("ws://{addr}/ws"),
         cookie: None,
@@ -653,12 +867,13 @@ async fn run_bare(subs: usize, rate: u64, secs: u64) -> Figures {
         tick.tick().await;
         for _ in 0..per_ms {
             seq += 1;
-            if let Some(slot) = acks.at.get(seq as usize) {
-                slot.store(wall(), Ordering::Relaxed);
-            }
-            let frame = json!({"type": "delta", "from_seq": seq - 1, "seq": seq,
-                               "rows": [{"id": seq % 400, "pad": row}]})
-            .to_string();
+            acks.ack(seq, wall());
+            // The head in `DeltaFrame`'s order (type, seq, from_seq), ~450 bytes.
+            let frame = format!(
+                r#"{{"type":"delta","seq":{seq},"from_seq":{},"rows":[{{"id":{},"pad":"{row}"}}]}}"#,
+                seq - 1,
+                seq % 400
+            );
             let _ = tx.send(Utf8Bytes::from(frame));
         }
     }
@@ -672,6 +887,8 @@ async fn run_bare(subs: usize, rate: u64, secs: u64) -> Figures {
         p99_ms: r.p99_ms,
         server_cores,
         client_cores: r.cpu_s / (elapsed + 0.5),
+        events_per_s: seq as f64 / secs as f64,
+        mismatches: 0,
     }
 }
 
@@ -693,6 +910,20 @@ fn main() {
         .split(',')
         .filter_map(|v| v.trim().parse().ok())
         .collect();
+    let scale: usize = env("MIRANTE_BENCH_SCALE", 20);
+    let seed: u64 = env("MIRANTE_BENCH_SEED", 7);
+    let warm_up_min: i64 = env("MIRANTE_BENCH_WARMUP_MIN", 10);
+    // P2's 5 000 events/s for `secs`, with room for pacing.
+    let load = record(scale, seed, warm_up_min, 5_000 * (secs + 2));
+    println!(
+        "load: demo scenario ×{scale}, seed {seed}: {warm_up_min} simulated minutes of warm-up \
+         ({} events, {} agents online), then {} events ({} windows of {QUANTUM_MS} ms); recorded in {:.1} s",
+        load.warm_up_events,
+        load.online.len(),
+        load.measured_events,
+        load.measured.len(),
+        load.seconds_to_record
+    );
     let pin = pinned();
     if pin {
         // Server, engine, monitor and load on core 0 (threads inherit it); clients on core 1.
@@ -712,8 +943,8 @@ fn main() {
         let bare = run_bare(subs, 1000, secs).await;
         let mut runs = Vec::new();
         for &ms in &frame_ms {
-            let p1 = run_monitor(subs, 1000, secs, false, ms).await;
-            let p2 = run_monitor(subs / 2, 5000, secs, true, ms).await;
+            let p1 = run_monitor(&load, subs, 1000, secs, false, ms).await;
+            let p2 = run_monitor(&load, subs / 2, 5000, secs, true, ms).await;
             runs.push((ms, p1, p2));
         }
         (bare, runs)
@@ -725,23 +956,34 @@ fn main() {
     };
     println!("{placement}, {secs} s per run");
     println!(
-        "| benchmark | frame interval | deliveries/s | p50 (ms) | p99 (ms) | server cores | client cores | target |"
+        "| benchmark | frame interval | events/s in | deliveries/s | p50 (ms) | p99 (ms) | server cores | client cores | target |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
     println!(
-        "| bare broadcast WS, {subs} sockets × 1 000 frames/s | – | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | baseline |",
-        bare.deliveries_per_s, bare.p50_ms, bare.p99_ms, bare.server_cores, bare.client_cores
+        "| bare broadcast WS, {subs} sockets × 1 000 frames/s | – | {:.0} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | baseline |",
+        bare.events_per_s,
+        bare.deliveries_per_s,
+        bare.p50_ms,
+        bare.p99_ms,
+        bare.server_cores,
+        bare.client_cores
     );
     let mut report = Vec::new();
     for (ms, p1, p2) in &runs {
         let ratio = p1.deliveries_per_s / bare.deliveries_per_s;
         println!(
-            "| P1 monitor stream, {subs} subscribers × 1 000 events/s | {ms} ms | {:.0} ({ratio:.2}× bare) | {:.1} | {:.1} | {:.2} | {:.2} | ≥ 1 M/s, p99 ≤ 50 ms, ≥ 0.7× bare |",
-            p1.deliveries_per_s, p1.p50_ms, p1.p99_ms, p1.server_cores, p1.client_cores
+            "| P1 monitor stream, {subs} subscribers × 1 000 events/s | {ms} ms | {:.0} | {:.0} ({ratio:.2}× bare) | {:.1} | {:.1} | {:.2} | {:.2} | ≥ 1 M/s, p99 ≤ 50 ms, ≥ 0.7× bare |",
+            p1.events_per_s,
+            p1.deliveries_per_s,
+            p1.p50_ms,
+            p1.p99_ms,
+            p1.server_cores,
+            p1.client_cores
         );
         println!(
-            "| P2 {} filtered subscribers, 5 000 events/s (matching rows) | {ms} ms | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | p99 ≤ 100 ms |",
+            "| P2 {} filtered subscribers, 5 000 events/s (matching rows) | {ms} ms | {:.0} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | p99 ≤ 100 ms |",
             subs / 2,
+            p2.events_per_s,
             p2.deliveries_per_s,
             p2.p50_ms,
             p2.p99_ms,
@@ -754,10 +996,18 @@ fn main() {
             "p2": {"deliveries_per_s": p2.deliveries_per_s, "p50_ms": p2.p50_ms, "p99_ms": p2.p99_ms, "server_cores": p2.server_cores, "client_cores": p2.client_cores},
         }));
     }
+    let mismatches: u64 = runs
+        .iter()
+        .map(|(_, p1, p2)| p1.mismatches + p2.mismatches)
+        .sum();
+    println!("answers that disagreed with the recording: {mismatches}");
     let report = json!({
         "bare": {"deliveries_per_s": bare.deliveries_per_s, "p50_ms": bare.p50_ms, "p99_ms": bare.p99_ms, "server_cores": bare.server_cores, "client_cores": bare.client_cores},
         "runs": report,
-        "subscribers": subs, "seconds": secs, "pinned": pin,
+        "subscribers": subs, "seconds": secs, "pinned": pin, "mismatches": mismatches,
+        "load": {"scenario": "demo", "scale": load.scale, "seed": load.seed,
+                 "warm_up_minutes": load.warm_up_min, "warm_up_events": load.warm_up_events,
+                 "agents_online": load.online.len()},
     });
     let _ = std::fs::write(out_dir().join("fanout.json"), report.to_string());
 }
