@@ -101,7 +101,10 @@ pub(super) fn apply(st: &mut State, ix: &mut Index, event: &Event) {
         EventKind::ContactCreated { contact } | EventKind::ContactUpdated { contact } => {
             st.next.contact = st.next.contact.max(contact.id.0 + 1);
             for (ch, ident) in &contact.identifiers {
-                ix.contact_by_ident.insert((*ch, ident.clone()), contact.id);
+                ix.contact_by_ident
+                    .entry(*ch)
+                    .or_default()
+                    .insert(ident.clone(), contact.id);
             }
             st.contacts.insert(contact.id, contact.clone());
         }

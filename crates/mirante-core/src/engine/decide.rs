@@ -531,7 +531,8 @@ impl<'a> Decider<'a> {
         let existing = self
             .ix
             .contact_by_ident
-            .get(&(channel, ident.to_string()))
+            .get(&channel)
+            .and_then(|by_ident| by_ident.get(ident))
             .copied();
         let open = existing.and_then(|c| self.ix.open_by_contact.get(&(c, channel)).copied());
         if let Some(sid) = open {

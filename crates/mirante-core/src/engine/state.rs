@@ -104,8 +104,9 @@ pub(crate) struct Index {
     pub available: Available,
     /// Open session of a contact on a channel.
     pub open_by_contact: BTreeMap<(ContactId, ChannelId), SessionId>,
-    /// Contact by its identifier on a channel.
-    pub contact_by_ident: BTreeMap<(ChannelId, String), ContactId>,
+    /// Contact by its identifier on a channel (hashed: looked up on every customer message,
+    /// by `&str`, where ordered keys sharing long prefixes cost a string compare per level).
+    pub contact_by_ident: HashMap<ChannelId, HashMap<String, ContactId>>,
     /// Recent channel message ids → our message (mirror of `State::recent_external`).
     pub external_ids: HashMap<(ChannelId, String), MessageId>,
     /// Time-driven transitions, by due time.
@@ -130,7 +131,10 @@ impl Index {
         }
         for c in state.contacts.values() {
             for (ch, ident) in &c.identifiers {
-                ix.contact_by_ident.insert((*ch, ident.clone()), c.id);
+                ix.contact_by_ident
+                    .entry(*ch)
+                    .or_default()
+                    .insert(ident.clone(), c.id);
             }
         }
         for (ch, recent) in &state.recent_external {
