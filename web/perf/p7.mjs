@@ -633,6 +633,7 @@ async function main() {
       const loadMs = Date.now() - t0
       await sleep(1000)
       const trace = await traceStop()
+      if (args['keep-traces'] === 'yes') writeFileSync(join(outDir, 'p7-load.trace.json'), JSON.stringify(trace))
       const summary = analyse(trace)
       results.push({ phase: 'load', tab: 'fases', targetRate: 0, achievedRate: 0, liveSessions: await geral(), seconds: +(loadMs / 1000).toFixed(1), trace: summary, inPage: null })
       log(`  load: ${summary.tasks} tasks, ${summary.long} > ${LONG_MS} ms, max ${summary.maxMs} ms (navigation to rows shown: ${loadMs} ms)`)
