@@ -1,261 +1,150 @@
-//! P3 and P6 (PERFORMANCE.md): the monitor snapshot of a large contact center — 100 k live
-//! sessions, 5 k agents, 50 teams, 3 channels — timed for what supervisors request (a typical
-//! filter, a contact, a protocol, a team-restricted admin, the counters alone, the full
-//! unfiltered screen), against the same answers computed by SQL over the same data in SQLite
-//! in the same run; and the read model's memory per live session, measured with a counting
-//! global allocator. Prints a Markdown table and one JSON line.
+//! P3 and P6 (PERFORMANCE.md): the monitor snapshot of a large contact center — ~100 k live
+//! sessions, ~5 k agents — timed for what supervisors request (a typical filter, a contact, a
+//! protocol, a team-restricted admin, the counters alone, the full unfiltered screen), against
+//! the same answers computed by SQL over the same data in SQLite in the same run; the JSON the
+//! server writes for each answer; and the read model's memory per live session, measured with
+//! a counting global allocator. Prints a Markdown table and one JSON line.
 //!
-//! Run: `cargo bench -p mirante-monitor --bench snapshot` (env `P3_SESSIONS` to resize).
+//! The data is the simulator's (`mirante_sim`): the demo contact center run in 14 regions
+//! (42 teams, 42 channels), scaled ×`P3_SCALE` (12: 5 040 agents) with arrivals ×`P3_RATE`
+//! (3) more, customers who never give up and no maximum wait — an overloaded center — until
+//! `P3_SESSIONS` (100 000) sessions are open; every event is folded into the monitor, and
+//! SQLite is loaded with the monitor's rows.
+//!
+//! Run: `cargo xtask bench p3` (or `cargo bench -p mirante-monitor --bench snapshot`).
 
-use mirante_core::{
-    Actor, Agent, AgentId, AssignedBy, Author, Channel, ChannelId, ChannelKind, Contact, ContactId,
-    Event, EventKind, FlowId, MessageId, PauseReason, PauseReasonId, QueueReason, SessionId, Team,
-    TeamId, TeamSettings, Timestamp,
-};
+use mirante_core::flow::Step as FlowStep;
+use mirante_core::{ChannelId, Phase, TeamId, Timestamp};
 use mirante_monitor::{Filter, Monitor, MonitorView, Visibility};
+use mirante_sim::load::{LoadGen, scaled};
+use mirante_sim::{Scenario, demo};
 use rusqlite::{Connection, params_from_iter};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use std::alloc::System;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::time::Instant;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-const AGENTS: u64 = 5_000;
-const TEAMS: u64 = 50;
-const CHANNELS: u64 = 3;
-const CAPACITY: u32 = 6;
-/// 2026-11-23T12:00:00Z (09:00 in São Paulo).
-const T0: i64 = 1_795_435_200_000;
-
-const FIRST: [&str; 16] = [
-    "Maria", "João", "Ana", "Pedro", "Luiza", "Carlos", "Beatriz", "Rafael", "Juliana", "Lucas",
-    "Fernanda", "Gabriel", "Camila", "Mateus", "Larissa", "Bruno",
-];
-const LAST: [&str; 12] = [
-    "Silva",
-    "Santos",
-    "Oliveira",
-    "Souza",
-    "Rodrigues",
-    "Ferreira",
-    "Alves",
-    "Pereira",
-    "Lima",
-    "Gomes",
-    "Costa",
-    "Ribeiro",
+/// The regions of the simulated company: each runs the demo's contact center (three teams,
+/// three channels with their bot flows) with `P3_SCALE` times its agents.
+const REGIONS: [&str; 14] = [
+    "SP", "RJ", "MG", "RS", "PR", "SC", "BA", "PE", "CE", "GO", "DF", "PA", "AM", "ES",
 ];
 
-/// Phase of generated session `i` (of `n`): 30 % bot, the rest waiting unless an agent
-/// takes it (25 k with agents at 100 k).
-struct Data {
-    events: Vec<Event>,
-    now: Timestamp,
-    sessions: u64,
-}
-
-fn ev(at: i64, kind: EventKind) -> Event {
-    Event {
-        at: Timestamp(at),
-        kind,
-    }
-}
-
-fn contact_name(i: u64) -> String {
-    let f = FIRST[(i % 16) as usize];
-    let l1 = LAST[((i / 16) % 12) as usize];
-    let l2 = LAST[((i / 192) % 12) as usize];
-    format!("{f} {l1} {l2} {}", i / 2304)
-}
-
-fn number(i: u64) -> String {
-    format!("55119{:08}", i)
-}
-
-fn generate(n: u64) -> Data {
-    let mut e = Vec::new();
-    let start = T0 - 2 * 3_600_000;
-    let mut at = start;
-    for c in 1..=CHANNELS {
-        let kind = [
-            ChannelKind::Whatsapp,
-            ChannelKind::Telegram,
-            ChannelKind::Webchat,
-        ][(c - 1) as usize];
-        e.push(ev(
-            at,
-            EventKind::ChannelCreated {
-                channel: Channel {
-                    id: ChannelId(c),
-                    kind,
-                    name: format!("Canal {c}"),
-                    enabled: true,
-                    flow: Some(FlowId(1)),
-                },
-            },
-        ));
-    }
-    for t in 1..=TEAMS {
-        e.push(ev(
-            at,
-            EventKind::TeamCreated {
-                team: Team {
-                    id: TeamId(t),
-                    name: format!("Equipe {t:02}"),
-                    enabled: true,
-                    settings: TeamSettings::default(),
-                },
-            },
-        ));
-    }
-    e.push(ev(
-        at,
-        EventKind::PauseReasonCreated {
-            reason: PauseReason {
-                id: PauseReasonId(1),
-                name: "Almoço".into(),
-                max_duration_ms: Some(3_600_000),
-                enabled: true,
-            },
-        },
-    ));
-    // Agents: one or two teams each; 90 % logged in, one in ten of those paused.
-    let mut online: Vec<(AgentId, TeamId)> = Vec::new();
-    for a in 1..=AGENTS {
-        let t1 = 1 + (a - 1) % TEAMS;
-        let mut teams = BTreeSet::from([TeamId(t1)]);
-        if a % 2 == 0 {
-            teams.insert(TeamId(1 + (a * 7) % TEAMS));
+/// `base` once per region: teams, channels (with flows routing to the region's teams) and
+/// agents renamed with the region, so ids stay predictable (region `r`'s teams are
+/// `3r + 1 ..= 3r + 3`, its channels likewise).
+fn regional(base: &Scenario) -> Scenario {
+    let mut out = base.clone();
+    out.teams.clear();
+    out.channels.clear();
+    out.agents.clear();
+    let per = base.teams.len() as u64;
+    for (r, region) in REGIONS.iter().enumerate() {
+        let named = |n: &str| format!("{n} {region}");
+        for t in &base.teams {
+            let mut t = t.clone();
+            t.name = named(&t.name);
+            t.overflow = t.overflow.as_deref().map(named);
+            out.teams.push(t);
         }
-        e.push(ev(
-            at,
-            EventKind::AgentCreated {
-                agent: Agent {
-                    id: AgentId(a),
-                    name: format!("Agente {a:04}"),
-                    nickname: format!("A{a}"),
-                    email: format!("a{a}@mirante.test"),
-                    teams,
-                    capacity: CAPACITY,
-                    enabled: true,
-                },
-            },
-        ));
-        if a % 10 != 0 {
-            e.push(ev(at, EventKind::AgentLoggedIn { agent: AgentId(a) }));
-            if a % 10 == 5 {
-                e.push(ev(
-                    at,
-                    EventKind::AgentPaused {
-                        agent: AgentId(a),
-                        reason: PauseReasonId(1),
-                        by: Actor::Agent(AgentId(a)),
-                    },
-                ));
-            } else {
-                online.push((AgentId(a), TeamId(t1)));
+        for c in &base.channels {
+            let mut c = c.clone();
+            c.name = named(&c.name);
+            c.flow.name = named(&c.flow.name);
+            for step in c.flow.steps.values_mut() {
+                if let FlowStep::Route { team, .. } = step {
+                    *team = TeamId(team.0 + per * r as u64);
+                }
             }
+            out.channels.push(c);
+        }
+        for a in &base.agents {
+            let mut a = a.clone();
+            a.name = format!("{} ({region})", a.name);
+            a.email = a
+                .email
+                .replacen('@', &format!(".{}@", region.to_lowercase()), 1);
+            a.teams = a.teams.iter().map(|t| named(t)).collect();
+            out.agents.push(a);
         }
     }
-    let human_target = n / 4;
-    let mut slots = online
-        .iter()
-        .flat_map(|a| std::iter::repeat_n(*a, CAPACITY as usize));
-    let mut msg = 0u64;
-    let mut protocol = 0u64;
-    let step = (2 * 3_600_000) / n.max(1) as i64;
-    for i in 1..=n {
-        at = start + i as i64 * step;
-        let sid = SessionId(i);
-        let channel = ChannelId(1 + i % CHANNELS);
-        e.push(ev(
-            at,
-            EventKind::ContactCreated {
-                contact: Contact {
-                    id: ContactId(i),
-                    name: contact_name(i),
-                    number: Some(number(i)),
-                    identifiers: BTreeMap::from([(channel, number(i))]),
-                },
-            },
-        ));
-        e.push(ev(
-            at,
-            EventKind::SessionStarted {
-                session: sid,
-                contact: ContactId(i),
-                channel,
-                flow: FlowId(1),
-            },
-        ));
-        msg += 1;
-        e.push(ev(
-            at,
-            EventKind::MessagePosted {
-                session: sid,
-                message: MessageId(msg),
-                author: Author::Customer,
-                agent: None,
-                text: "oi".into(),
-                attachments: Vec::new(),
-                external_id: None,
-            },
-        ));
-        e.push(ev(
-            at,
-            EventKind::BotStepEntered {
-                session: sid,
-                step: "menu".into(),
-                invalid: false,
-                collected: BTreeMap::new(),
-            },
-        ));
-        if i % 10 < 3 {
-            continue; // 30 % stay in the bot
+    out.name = format!("{} in {} regions", base.name, REGIONS.len());
+    out
+}
+
+/// The simulated contact center, folded into the monitor event by event.
+struct Data {
+    monitor: Monitor,
+    now: Timestamp,
+    events: u64,
+    apply_s: f64,
+    simulate_s: f64,
+    sim_minutes: f64,
+    agents: u64,
+    teams: u64,
+    channels: u64,
+    sessions_started: u64,
+    /// Bytes the monitor holds (allocated minus freed while folding).
+    held: i64,
+}
+
+/// Runs the demo scenario in every region, scaled ×`scale` (agents and arrivals), arrivals
+/// ×`rate` more, customers who never give up and no maximum wait — an overloaded center, so
+/// that `live` sessions are open at once — and folds every event into a fresh monitor until
+/// `live` sessions are open.
+fn simulate(live: usize, scale: usize, rate: f64, seed: u64) -> Data {
+    let mut base = scaled(demo::demo(demo::DEMO_START), scale);
+    base.rate_multiplier *= rate;
+    base.customers.patience = None;
+    for t in &mut base.teams {
+        t.settings.max_wait_ms = None;
+    }
+    let scenario = regional(&base);
+    let (agents, teams, channels) = (
+        scenario.agents.len() as u64,
+        scenario.teams.len() as u64,
+        scenario.channels.len() as u64,
+    );
+    let started = Instant::now();
+    let mut load = LoadGen::new(scenario, seed, 1_000).unwrap_or_else(|e| panic!("sim: {e}"));
+    let mut monitor = Monitor::new();
+    let (mut seq, mut apply_s, mut held) = (0u64, 0.0, 0i64);
+    while monitor.open_sessions() < live && !load.done() {
+        let steps = load.next_events(20_000);
+        // Only the monitor allocates or frees while it folds (the events are borrowed).
+        let reg = Region::new(GLOBAL);
+        let t = Instant::now();
+        for e in steps.iter().flat_map(|s| &s.events) {
+            seq += 1;
+            black_box(monitor.apply(seq, e));
         }
-        let human = if i % 10 >= 6 && protocol < human_target {
-            slots.next()
-        } else {
-            None
-        };
-        let team = human.map_or(TeamId(1 + (i * 13) % TEAMS), |(_, t)| t);
-        e.push(ev(
-            at,
-            EventKind::SessionQueued {
-                session: sid,
-                team,
-                reason: QueueReason::Routed,
-                front: false,
-                collected: BTreeMap::new(),
-            },
-        ));
-        if let Some((agent, team)) = human {
-            protocol += 1;
-            e.push(ev(
-                at + 15_000,
-                EventKind::SessionAssigned {
-                    session: sid,
-                    agent,
-                    team,
-                    protocol: Some(format!("20261123{protocol:06}")),
-                    by: AssignedBy::Distribution,
-                },
-            ));
-        }
+        apply_s += t.elapsed().as_secs_f64();
+        let st = reg.change();
+        held +=
+            st.bytes_allocated as i64 - st.bytes_deallocated as i64 + st.bytes_reallocated as i64;
     }
     Data {
-        events: e,
-        now: Timestamp(T0 + 60_000),
-        sessions: n,
+        now: load.now(),
+        events: seq,
+        apply_s,
+        simulate_s: started.elapsed().as_secs_f64() - apply_s,
+        sim_minutes: load.now().since(demo::DEMO_START) as f64 / 60_000.0,
+        agents,
+        teams,
+        channels,
+        sessions_started: load.stats().sessions_started,
+        held,
+        monitor,
     }
 }
 
 // ---- the SQL baseline ----------------------------------------------------------------------
 
-fn sql_load(m: &Monitor, data: &Data) -> rusqlite::Result<Connection> {
+fn sql_load(m: &Monitor, now: Timestamp) -> rusqlite::Result<Connection> {
     let db = Connection::open_in_memory()?;
     db.execute_batch(
         "CREATE TABLE channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
@@ -281,10 +170,12 @@ fn sql_load(m: &Monitor, data: &Data) -> rusqlite::Result<Connection> {
          CREATE INDEX sessions_protocol ON sessions(protocol);
          CREATE INDEX sessions_phase ON sessions(phase);",
     )?;
-    // The rows come from the monitor's own model, so both sides answer over the same data.
+    // The rows come from the monitor's own model (itself folded from the simulator's
+    // events), so both sides answer over the same data.
     let tx = db.unchecked_transaction()?;
-    let full = m.view(&Filter::default(), &Visibility::all(), data.now);
-    for c in &m.filter_options(&Visibility::all()).channels {
+    let full = m.view(&Filter::default(), &Visibility::all(), now);
+    let options = m.filter_options(&Visibility::all());
+    for c in &options.channels {
         tx.execute(
             "INSERT INTO channels VALUES (?1, ?2)",
             rusqlite::params![c.id.0 as i64, &*c.name],
@@ -304,12 +195,17 @@ fn sql_load(m: &Monitor, data: &Data) -> rusqlite::Result<Connection> {
             ],
         )?;
     }
-    tx.execute(
-        "INSERT INTO pause_reasons VALUES (1, 'Almoço', 3600000)",
-        [],
-    )?;
-    for a in 1..=AGENTS {
-        let Some(info) = m.agent(AgentId(a)) else {
+    for id in 1.. {
+        let Some(p) = m.pause_reason(mirante_core::PauseReasonId(id)) else {
+            break;
+        };
+        tx.execute(
+            "INSERT INTO pause_reasons VALUES (?1, ?2, ?3)",
+            rusqlite::params![id as i64, &*p.name, p.max_duration_ms],
+        )?;
+    }
+    for a in &options.agents {
+        let Some(info) = m.agent(a.id) else {
             continue;
         };
         let (presence, reason) = match info.presence {
@@ -320,7 +216,7 @@ fn sql_load(m: &Monitor, data: &Data) -> rusqlite::Result<Connection> {
         tx.execute(
             "INSERT INTO agents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             rusqlite::params![
-                a as i64,
+                a.id.0 as i64,
                 &*info.name,
                 &*info.nickname,
                 info.capacity,
@@ -332,14 +228,17 @@ fn sql_load(m: &Monitor, data: &Data) -> rusqlite::Result<Connection> {
         for t in &info.teams {
             tx.execute(
                 "INSERT INTO agent_teams VALUES (?1, ?2)",
-                rusqlite::params![t.0 as i64, a as i64],
+                rusqlite::params![t.0 as i64, a.id.0 as i64],
             )?;
         }
     }
-    for i in 1..=data.sessions {
-        let Some(r) = m.session(SessionId(i)) else {
-            continue;
-        };
+    let rows = full
+        .phases
+        .bot
+        .iter()
+        .chain(&full.phases.waiting)
+        .chain(&full.phases.human);
+    for r in rows {
         let c = m.contact(r.contact);
         tx.execute(
             "INSERT OR IGNORE INTO contacts VALUES (?1, ?2, ?3)",
@@ -350,14 +249,14 @@ fn sql_load(m: &Monitor, data: &Data) -> rusqlite::Result<Connection> {
             ],
         )?;
         let phase = match r.phase {
-            mirante_core::Phase::Bot => 0,
-            mirante_core::Phase::Waiting => 1,
-            mirante_core::Phase::Human => 2,
+            Phase::Bot => 0,
+            Phase::Waiting => 1,
+            Phase::Human => 2,
         };
         tx.execute(
             "INSERT INTO sessions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             rusqlite::params![
-                i as i64,
+                r.id.0 as i64,
                 r.contact.0 as i64,
                 r.channel.0 as i64,
                 phase,
@@ -571,51 +470,97 @@ fn answer_of(v: &MonitorView) -> SqlAnswer {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: u64 = std::env::var("P3_SESSIONS")
+fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000);
-    let data = generate(n);
+        .unwrap_or(default)
+}
+
+/// A text for a SQL literal.
+fn quoted(s: &str) -> String {
+    s.replace('\'', "''")
+}
+
+/// The JSON of a view as the server writes it: into a buffer of the hinted size.
+fn to_json(v: &MonitorView) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.json_size_hint());
+    serde_json::to_writer(&mut out, v).unwrap_or_else(|e| panic!("json: {e}"));
+    out
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let live_target: usize = env("P3_SESSIONS", 100_000);
+    let scale: usize = env("P3_SCALE", 12);
+    let rate: f64 = env("P3_RATE", 3.0);
+    let seed: u64 = env("P3_SEED", 7);
+    let data = simulate(live_target, scale, rate, seed);
+    let m = &data.monitor;
 
     // P6: bytes held by the model per live session.
-    let reg = Region::new(GLOBAL);
-    let t = Instant::now();
-    let mut m = Monitor::new();
-    for (i, e) in data.events.iter().enumerate() {
-        black_box(m.apply(i as u64 + 1, e));
-    }
-    let apply_s = t.elapsed().as_secs_f64();
-    let stats = reg.change();
-    let held = stats.bytes_allocated as i64 - stats.bytes_deallocated as i64
-        + stats.bytes_reallocated as i64;
+    let held = data.held;
     let live = m.open_sessions() as f64;
     let per_session = held as f64 / live;
-    let events_per_s = data.events.len() as f64 / apply_s;
+    let events_per_s = data.events as f64 / data.apply_s;
 
     let now = data.now;
     let all = Visibility::all();
+    // Region SP: teams 1–3 (Financeiro, Suporte, Vendas), channels 1–3 (WhatsApp Business,
+    // Telegram, Webchat).
     let typical = Filter {
-        teams: BTreeSet::from([TeamId(3), TeamId(17)]),
-        channels: BTreeSet::from([ChannelId(2)]),
+        teams: BTreeSet::from([TeamId(1), TeamId(2)]),
+        channels: BTreeSet::from([ChannelId(1)]),
         ..Filter::default()
     };
+    let restricted = Visibility::teams([TeamId(1), TeamId(2), TeamId(3)]);
+    // A customer waiting in the middle of the region's queue, and one in service.
+    let sp = m.view(&Filter::default(), &restricted, now);
+    let numbered: Vec<_> = sp
+        .phases
+        .waiting
+        .iter()
+        .filter(|r| r.contact_number.is_some())
+        .collect();
+    let waiting = numbered[numbered.len() / 2];
+    let cname = waiting.contact_name.to_string();
+    let digits = waiting
+        .contact_number
+        .as_deref()
+        .map_or_else(String::new, str::to_string);
+    let punctuated = if digits.len() == 13 {
+        format!(
+            "+{} ({}) {}-{}",
+            &digits[..2],
+            &digits[2..4],
+            &digits[4..9],
+            &digits[9..]
+        )
+    } else {
+        digits.clone()
+    };
+    let proto = sp
+        .phases
+        .human
+        .iter()
+        .find_map(|r| r.protocol.as_deref())
+        .unwrap_or_default()
+        .to_string();
+    drop(sp);
     let contact = Filter {
-        contact: Some(contact_name(4242)),
+        contact: Some(cname.clone()),
         ..Filter::default()
     };
     let number_filter = Filter {
-        contact: Some(format!("+55 (11) 9{}", &number(777)[5..])),
+        contact: Some(punctuated),
         ..Filter::default()
     };
     let protocol = Filter {
-        protocol: Some("20261123001234".into()),
+        protocol: Some(proto.clone()),
         ..Filter::default()
     };
-    let restricted = Visibility::teams([TeamId(5), TeamId(6), TeamId(7)]);
 
     // `P3_PROFILE=restricted|typical|full`: only the monitor's view of that case, in a loop
-    // (for `perf`), without the SQL side.
+    // (for `perf`), without the SQL side; `P3_JSON=1` adds its JSON.
     if let Ok(which) = std::env::var("P3_PROFILE") {
         let (f, v) = match which.as_str() {
             "restricted" => (Filter::default(), restricted.clone()),
@@ -626,15 +571,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(1_000);
+        let json = std::env::var("P3_JSON").is_ok_and(|v| v == "1");
         let t = Instant::now();
         for _ in 0..n {
-            black_box(m.view(&f, &v, now));
+            let view = m.view(&f, &v, now);
+            if json {
+                black_box(to_json(&view));
+            }
+            black_box(view);
         }
         let per = t.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64;
         println!("{which}: {n} views, {per:.1} µs per view");
         return Ok(());
     }
-    let db = sql_load(&m, &data)?;
+    let db = sql_load(m, now)?;
     let int = |v: u64| rusqlite::types::Value::Integer(v as i64);
     let text = |s: &str| rusqlite::types::Value::Text(s.to_string());
     struct Case<'a> {
@@ -645,11 +595,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         scope: &'static str,
         cond: String,
         args: Vec<rusqlite::types::Value>,
-        team_cond: &'static str,
-        agent_cond: &'static str,
+        team_cond: String,
+        agent_cond: String,
         iters: (usize, usize),
     }
-    let cname = contact_name(4242);
+    let (qname, qnumber, qproto) = (quoted(&cname), quoted(&digits), quoted(&proto));
     let cases = [
         Case {
             name: "2 teams + 1 channel",
@@ -657,9 +607,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             vis: &all,
             scope: "1 = 1",
             cond: "s.team_id IN (?, ?) AND s.channel_id IN (?)".into(),
-            args: vec![int(3), int(17), int(2)],
-            team_cond: "t.id IN (3, 17)",
-            agent_cond: "EXISTS (SELECT 1 FROM agent_teams y WHERE y.agent_id = a.id AND y.team_id IN (3, 17))",
+            args: vec![int(1), int(2), int(1)],
+            team_cond: "t.id IN (1, 2)".into(),
+            agent_cond: "EXISTS (SELECT 1 FROM agent_teams y WHERE y.agent_id = a.id AND y.team_id IN (1, 2))".into(),
             iters: (300, 30),
         },
         Case {
@@ -669,8 +619,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             scope: "1 = 1",
             cond: "s.contact_id IN (SELECT id FROM contacts WHERE name = ?)".into(),
             args: vec![text(&cname)],
-            team_cond: "EXISTS (SELECT 1 FROM sessions z JOIN contacts k ON k.id = z.contact_id WHERE z.team_id = t.id AND k.name = '__NAME__')",
-            agent_cond: "EXISTS (SELECT 1 FROM sessions z JOIN contacts k ON k.id = z.contact_id WHERE z.agent_id = a.id AND k.name = '__NAME__')",
+            team_cond: format!("EXISTS (SELECT 1 FROM sessions z JOIN contacts k ON k.id = z.contact_id WHERE z.team_id = t.id AND k.name = '{qname}')"),
+            agent_cond: format!("EXISTS (SELECT 1 FROM sessions z JOIN contacts k ON k.id = z.contact_id WHERE z.agent_id = a.id AND k.name = '{qname}')"),
             iters: (300, 30),
         },
         Case {
@@ -679,9 +629,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             vis: &all,
             scope: "1 = 1",
             cond: "s.contact_id IN (SELECT id FROM contacts WHERE number = ?)".into(),
-            args: vec![text(&number(777))],
-            team_cond: "EXISTS (SELECT 1 FROM sessions z JOIN contacts k ON k.id = z.contact_id WHERE z.team_id = t.id AND k.number = '__NUMBER__')",
-            agent_cond: "EXISTS (SELECT 1 FROM sessions z JOIN contacts k ON k.id = z.contact_id WHERE z.agent_id = a.id AND k.number = '__NUMBER__')",
+            args: vec![text(&digits)],
+            team_cond: format!("EXISTS (SELECT 1 FROM sessions z JOIN contacts k ON k.id = z.contact_id WHERE z.team_id = t.id AND k.number = '{qnumber}')"),
+            agent_cond: format!("EXISTS (SELECT 1 FROM sessions z JOIN contacts k ON k.id = z.contact_id WHERE z.agent_id = a.id AND k.number = '{qnumber}')"),
             iters: (300, 30),
         },
         Case {
@@ -690,90 +640,100 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             vis: &all,
             scope: "1 = 1",
             cond: "s.protocol = ?".into(),
-            args: vec![text("20261123001234")],
-            team_cond: "EXISTS (SELECT 1 FROM sessions z WHERE z.team_id = t.id AND z.protocol = '20261123001234')",
-            agent_cond: "EXISTS (SELECT 1 FROM sessions z WHERE z.agent_id = a.id AND z.protocol = '20261123001234')",
+            args: vec![text(&proto)],
+            team_cond: format!("EXISTS (SELECT 1 FROM sessions z WHERE z.team_id = t.id AND z.protocol = '{qproto}')"),
+            agent_cond: format!("EXISTS (SELECT 1 FROM sessions z WHERE z.agent_id = a.id AND z.protocol = '{qproto}')"),
             iters: (300, 30),
         },
         Case {
             name: "restricted admin (3 teams), unfiltered",
             filter: &Filter::default(),
             vis: &restricted,
-            scope: "s.team_id IN (5, 6, 7)",
+            scope: "s.team_id IN (1, 2, 3)",
             cond: "s.team_id IN (?, ?, ?)".into(),
-            args: vec![int(5), int(6), int(7)],
-            team_cond: "t.id IN (5, 6, 7)",
-            agent_cond: "EXISTS (SELECT 1 FROM agent_teams y WHERE y.agent_id = a.id AND y.team_id IN (5, 6, 7))",
+            args: vec![int(1), int(2), int(3)],
+            team_cond: "t.id IN (1, 2, 3)".into(),
+            agent_cond: "EXISTS (SELECT 1 FROM agent_teams y WHERE y.agent_id = a.id AND y.team_id IN (1, 2, 3))".into(),
             iters: (300, 30),
         },
         Case {
-            name: "full unfiltered screen (100 k rows)",
+            name: "full unfiltered screen",
             filter: &Filter::default(),
             vis: &all,
             scope: "1 = 1",
             cond: "1 = 1".into(),
             args: vec![],
-            team_cond: "1 = 1",
-            agent_cond: "1 = 1",
+            team_cond: "1 = 1".into(),
+            agent_cond: "1 = 1".into(),
             iters: (30, 5),
         },
     ];
 
+    struct Line {
+        name: &'static str,
+        rows: usize,
+        mon: Figures,
+        base: Figures,
+        json_plain: Figures,
+        json: Figures,
+        server: Figures,
+    }
     let mut table = Vec::new();
     for c in &cases {
         let view = m.view(c.filter, c.vis, now);
-        let team_cond = c
-            .team_cond
-            .replace("__NAME__", &cname)
-            .replace("__NUMBER__", &number(777));
-        let agent_cond = c
-            .agent_cond
-            .replace("__NAME__", &cname)
-            .replace("__NUMBER__", &number(777));
-        let sql = sql_view(
-            &db,
-            c.scope,
-            &c.cond,
-            &c.args,
-            &team_cond,
-            &agent_cond,
-            now.0,
-        )?;
-        assert_eq!(
-            answer_of(&view),
-            sql,
-            "{}: monitor and SQL disagree",
+        let sql_answer = |db: &Connection| {
+            sql_view(
+                db,
+                c.scope,
+                &c.cond,
+                &c.args,
+                &c.team_cond,
+                &c.agent_cond,
+                now.0,
+            )
+        };
+        let (mine, theirs) = (answer_of(&view), sql_answer(&db)?);
+        assert!(
+            mine == theirs,
+            "{}: monitor and SQL disagree (counters {:?} vs {:?}, rows {:?} vs {:?})",
+            c.name,
+            mine.counters,
+            theirs.counters,
+            mine.rows.each_ref().map(Vec::len),
+            theirs.rows.each_ref().map(Vec::len)
+        );
+        assert!(
+            to_json(&view) == serde_json::to_vec(&view)?,
+            "{}: the JSON depends on the writer",
             c.name
         );
         let mon = measure(c.iters.0, || {
             black_box(m.view(c.filter, c.vis, now));
         });
         let base = measure(c.iters.1, || {
-            black_box(
-                sql_view(
-                    &db,
-                    c.scope,
-                    &c.cond,
-                    &c.args,
-                    &team_cond,
-                    &agent_cond,
-                    now.0,
-                )
-                .unwrap_or_else(|e| panic!("sql: {e}")),
-            );
+            black_box(sql_answer(&db).unwrap_or_else(|e| panic!("sql: {e}")));
         });
-        // Not in either side's figure: the server then serializes the view to JSON (the SQL
-        // side's rows would need the same); measured apart, for the record.
-        let json = measure(c.iters.1, || {
+        // JSON of the same view: as `axum::Json` wrote it before (a growing buffer), and as
+        // the server writes it now (one buffer of the hinted size).
+        let json_plain = measure(c.iters.1, || {
             black_box(serde_json::to_vec(&view).unwrap_or_default());
         });
-        table.push((
-            c.name,
-            json,
+        let json = measure(c.iters.1, || {
+            black_box(to_json(&view));
+        });
+        // What `GET /api/v1/monitor` does after the lookups: the view, then its JSON.
+        let server = measure(c.iters.1, || {
+            black_box(to_json(&m.view(c.filter, c.vis, now)));
+        });
+        table.push(Line {
+            name: c.name,
+            rows: view.phases.bot.len() + view.phases.waiting.len() + view.phases.human.len(),
             mon,
             base,
-            view.phases.bot.len() + view.phases.waiting.len() + view.phases.human.len(),
-        ));
+            json_plain,
+            json,
+            server,
+        });
     }
     let counters_typ = measure(2000, || {
         black_box(m.counters(&typical, &all));
@@ -781,46 +741,77 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let counters_all = measure(2000, || {
         black_box(m.counters(&Filter::default(), &all));
     });
-    let json_bytes = serde_json::to_vec(&m.view(&typical, &all, now))?.len();
+    let json_bytes = to_json(&m.view(&typical, &all, now)).len();
 
     println!(
         "\n## P3 / P6 — monitor snapshot, {} live sessions, {} agents, {} teams, {} channels\n",
         m.open_sessions(),
-        AGENTS,
-        TEAMS,
-        CHANNELS
+        data.agents,
+        data.teams,
+        data.channels
     );
     println!(
-        "| query | rows | monitor median µs | monitor p99 µs | SQLite median µs | SQLite p99 µs | ratio (median) | JSON of the view, median µs |"
+        "Load: the simulator's demo center in {} regions, ×{scale} agents and arrivals, arrivals ×{rate} more, no abandonment, no max wait, seed {seed}: {:.0} simulated minutes from 09:30, {} sessions started, {} events ({:.1} s to simulate).\n",
+        REGIONS.len(),
+        data.sim_minutes,
+        data.sessions_started,
+        data.events,
+        data.simulate_s
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| query | rows | monitor median µs | monitor p99 µs | SQLite median µs | SQLite p99 µs | ratio (median) | JSON µs, growing buffer | JSON µs, sized buffer | server µs (view + JSON) | ratio with JSON on both sides |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut json = Vec::new();
-    for (name, js, mon, base, rows) in &table {
-        let ratio = base.median_us / mon.median_us;
+    for l in &table {
+        let ratio = l.base.median_us / l.mon.median_us;
+        // The SQL answer would be serialized too: the same bytes, the same writer.
+        let ratio_json = (l.base.median_us + l.json.median_us) / l.server.median_us;
         println!(
-            "| {name} | {rows} | {:.1} | {:.1} | {:.0} | {:.0} | {ratio:.0}× | {:.0} |",
-            mon.median_us, mon.p99_us, base.median_us, base.p99_us, js.median_us
+            "| {} | {} | {:.1} | {:.1} | {:.0} | {:.0} | {ratio:.0}× | {:.0} | {:.0} | {:.0} | {ratio_json:.1}× |",
+            l.name,
+            l.rows,
+            l.mon.median_us,
+            l.mon.p99_us,
+            l.base.median_us,
+            l.base.p99_us,
+            l.json_plain.median_us,
+            l.json.median_us,
+            l.server.median_us
         );
         json.push(format!(
-            "{{\"query\":\"{name}\",\"rows\":{rows},\"monitor_median_us\":{:.1},\"monitor_p99_us\":{:.1},\"sql_median_us\":{:.0},\"sql_p99_us\":{:.0},\"ratio\":{ratio:.1},\"json_median_us\":{:.0}}}",
-            mon.median_us, mon.p99_us, base.median_us, base.p99_us, js.median_us
+            "{{\"query\":\"{}\",\"rows\":{},\"monitor_median_us\":{:.1},\"monitor_p99_us\":{:.1},\"sql_median_us\":{:.0},\"sql_p99_us\":{:.0},\"ratio\":{ratio:.1},\"json_growing_median_us\":{:.0},\"json_sized_median_us\":{:.0},\"server_median_us\":{:.0},\"server_p99_us\":{:.0},\"ratio_with_json\":{ratio_json:.2}}}",
+            l.name,
+            l.rows,
+            l.mon.median_us,
+            l.mon.p99_us,
+            l.base.median_us,
+            l.base.p99_us,
+            l.json_plain.median_us,
+            l.json.median_us,
+            l.server.median_us,
+            l.server.p99_us
         ));
     }
     println!(
-        "| counters only, 2 teams + 1 channel | – | {:.2} | {:.2} | | | | |",
+        "| counters only, 2 teams + 1 channel | – | {:.2} | {:.2} | | | | | | | |",
         counters_typ.median_us, counters_typ.p99_us
     );
     println!(
-        "| counters only, unfiltered | – | {:.2} | {:.2} | | | | |",
+        "| counters only, unfiltered | – | {:.2} | {:.2} | | | | | | | |",
         counters_all.median_us, counters_all.p99_us
     );
     println!(
         "\nP6: {per_session:.0} bytes per live session ({held} bytes held for {live} sessions, incl. contacts and indexes); apply: {:.2} M events/s ({} events); typical view JSON: {json_bytes} bytes\n",
         events_per_s / 1e6,
-        data.events.len()
+        data.events
     );
     println!(
-        "{{\"bench\":\"monitor_snapshot\",\"sessions\":{live},\"agents\":{AGENTS},\"teams\":{TEAMS},\"channels\":{CHANNELS},\"p6_bytes_per_session\":{per_session:.0},\"apply_events_per_s\":{events_per_s:.0},\"counters_only_typical_median_us\":{:.2},\"counters_only_unfiltered_median_us\":{:.2},\"queries\":[{}]}}",
+        "{{\"bench\":\"monitor_snapshot\",\"load\":\"mirante-sim\",\"scale\":{scale},\"rate\":{rate},\"seed\":{seed},\"sessions\":{live},\"agents\":{},\"teams\":{},\"channels\":{},\"events\":{},\"p6_bytes_per_session\":{per_session:.0},\"apply_events_per_s\":{events_per_s:.0},\"counters_only_typical_median_us\":{:.2},\"counters_only_unfiltered_median_us\":{:.2},\"queries\":[{}]}}",
+        data.agents,
+        data.teams,
+        data.channels,
+        data.events,
         counters_typ.median_us,
         counters_all.median_us,
         json.join(",")

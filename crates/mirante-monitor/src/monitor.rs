@@ -261,6 +261,9 @@ pub(crate) struct Live {
     pub team_presence: BTreeMap<TeamId, [u32; 3]>,
     /// Logged-in agents by name.
     pub logged_in: BTreeSet<(Arc<str>, AgentId)>,
+    /// Logged-in members of each team by name (no empty entries): a team-scoped Agentes tab
+    /// is a merge of a few of these, already in order.
+    pub team_logged_in: HashMap<TeamId, BTreeSet<(Arc<str>, AgentId)>>,
     /// Sessions in the bot, by id (M-30).
     pub bot: BTreeMap<SessionId, Arc<SessionRow>>,
     /// Waiting sessions, oldest first (M-31).
@@ -872,6 +875,7 @@ impl Monitor {
             members,
             team_presence,
             logged_in,
+            team_logged_in,
             ..
         } = &mut self.live;
         let info = agents.entry(a.id).or_insert_with(|| AgentInfo {
@@ -896,7 +900,11 @@ impl Monitor {
                 }
             }
         }
-        logged_in.remove(&(info.name.clone(), a.id));
+        let key = (info.name.clone(), a.id);
+        logged_in.remove(&key);
+        for t in &info.teams {
+            set_member_logged_in(team_logged_in, *t, &key, false);
+        }
         // …and put it back under the new one.
         info.name = Arc::from(a.name.as_str());
         info.nickname = Arc::from(a.nickname.as_str());
@@ -909,7 +917,11 @@ impl Monitor {
             members.entry(*t).or_default().insert(a.id);
         }
         if info.is_logged_in() {
-            logged_in.insert((info.name.clone(), a.id));
+            let key = (info.name.clone(), a.id);
+            for t in &info.teams {
+                set_member_logged_in(team_logged_in, *t, &key, true);
+            }
+            logged_in.insert(key);
         }
     }
 
@@ -972,6 +984,23 @@ fn adjust_presence(
     }
 }
 
+/// Adds (or removes) a logged-in member to (from) its team's by-name index.
+fn set_member_logged_in(
+    index: &mut HashMap<TeamId, BTreeSet<(Arc<str>, AgentId)>>,
+    team: TeamId,
+    key: &(Arc<str>, AgentId),
+    logged_in: bool,
+) {
+    if logged_in {
+        index.entry(team).or_default().insert(key.clone());
+    } else if let Some(set) = index.get_mut(&team) {
+        set.remove(key);
+        if set.is_empty() {
+            index.remove(&team);
+        }
+    }
+}
+
 impl Live {
     /// Changes an agent's presence or load (never its teams or name), keeping its teams'
     /// presence figures and the logged-in index right.
@@ -980,6 +1009,7 @@ impl Live {
             agents,
             team_presence,
             logged_in,
+            team_logged_in,
             ..
         } = self;
         let Some(info) = agents.get_mut(&id) else {
@@ -997,6 +1027,9 @@ impl Live {
         }
         if was_in != info.is_logged_in() {
             let key = (info.name.clone(), id);
+            for t in &info.teams {
+                set_member_logged_in(team_logged_in, *t, &key, !was_in);
+            }
             if was_in {
                 logged_in.remove(&key);
             } else {

@@ -98,6 +98,22 @@ pub struct MonitorView {
     pub phases: Phases,
 }
 
+impl MonitorView {
+    /// A generous estimate of the size of this view serialized as JSON, for the buffer it is
+    /// written into: one allocation instead of a doubling (and a copy) every time a large
+    /// answer outgrows its buffer.
+    pub fn json_size_hint(&self) -> usize {
+        let rows = self.phases.bot.len() + self.phases.waiting.len() + self.phases.human.len();
+        let ids: usize = self.agents.iter().map(|a| a.sessions.len()).sum::<usize>()
+            + self
+                .teams
+                .iter()
+                .map(|t| t.waiting.len() + t.in_service.len())
+                .sum::<usize>();
+        1_024 + 512 * (rows + self.agents.len() + self.teams.len()) + 16 * ids
+    }
+}
+
 /// The Fases lists.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Phases {
