@@ -10,9 +10,11 @@ use std::collections::BTreeSet;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use mirante_auth::{Permission, Principal};
 use mirante_core::{AgentId, ChannelId, TeamId};
-use mirante_monitor::{Filter, MonitorView, Visibility};
+use mirante_monitor::{Filter, Visibility};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -122,13 +124,18 @@ async fn monitor_view(
     State(state): State<AppState>,
     auth: Auth,
     RawQuery(query): RawQuery,
-) -> Result<axum::Json<MonitorView>, ApiError> {
+) -> Result<Response, ApiError> {
     auth.principal.require(Permission::MonitorView)?;
     let filter = filter_from_query(query.as_deref())?;
     let vis = visibility(&state, &auth.principal).await;
     let now = state.monitor.now();
     let view = state.monitor.live().monitor.view(&filter, &vis, now);
-    Ok(axum::Json(view))
+    // Written once into a buffer of the right size (a large answer would otherwise be copied
+    // every time it outgrows its buffer), after the model's lock is released.
+    let mut body = Vec::with_capacity(view.json_size_hint());
+    serde_json::to_writer(&mut body, &view)
+        .map_err(|e| ApiError::Internal(format!("monitor view: {e}")))?;
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// What the funnel offers (M-50…M-52): agents, teams and channels within the caller's scope.
