@@ -200,6 +200,10 @@ pub struct DemoConfig {
     /// Simulated time per real time (1 = real time; 10 = ten times faster), > 0 and ≤ 1000.
     #[arg(long, env = "MIRANTE_DEMO_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
+    /// The demo contact center this many times larger (agents and arrivals,
+    /// `mirante_sim::load::scaled`), ≥ 1; e.g. a load for the supervisor screen's benchmark.
+    #[arg(long, env = "MIRANTE_DEMO_SCALE", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub scale: u16,
 }
 
 fn parse_speed(text: &str) -> Result<f64, String> {

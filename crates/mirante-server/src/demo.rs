@@ -7,6 +7,9 @@
 //! short warm-up, so the monitor shows all three phases within seconds. A second run on the
 //! same data dir keeps the configuration and the history: it ends the previous run's open
 //! sessions and agent log-ins (as the demo supervisor) and the simulation continues.
+//! `--scale K` runs the demo center K times larger (`mirante_sim::load::scaled`: K copies of
+//! its agents, arrivals ×K), e.g. as the load of the supervisor screen's benchmark (P7); the
+//! logins stay the same. Keep the same scale for a data dir's later runs.
 //!
 //! **The warm-up is backdated.** Its ~15 simulated minutes run in a few seconds of wall time,
 //! but the engine does not see them compressed: during the warm-up its clock is a
@@ -240,6 +243,7 @@ pub fn start_simulator(
     clock: DemoClock,
     seed: u64,
     speed: f64,
+    scale: u16,
     supervisor: SupervisorId,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
@@ -249,18 +253,31 @@ pub fn start_simulator(
         .name("mirante-demo-sim".into())
         .spawn(move || {
             let _release = release;
-            if let Err(error) = simulate(&engine, &rt, &clock, seed, speed, supervisor, &stop) {
+            if let Err(error) = simulate(
+                &engine,
+                &rt,
+                &clock,
+                Pace { seed, speed, scale },
+                supervisor,
+                &stop,
+            ) {
                 tracing::error!(%error, "the demo simulator stopped");
             }
         })
+}
+
+/// The simulator's seed, its speed (simulated time per real time) and the center's scale.
+struct Pace {
+    seed: u64,
+    speed: f64,
+    scale: u16,
 }
 
 fn simulate(
     engine: &EngineHandle,
     rt: &tokio::runtime::Handle,
     clock: &DemoClock,
-    seed: u64,
-    speed: f64,
+    Pace { seed, speed, scale }: Pace,
     supervisor: SupervisorId,
     stop: &AtomicBool,
 ) -> Result<(), String> {
@@ -301,7 +318,10 @@ fn simulate(
             }
         }
     }
-    let scenario = demo::demo(demo::DEMO_START);
+    let mut scenario = demo::demo(demo::DEMO_START);
+    if scale > 1 {
+        scenario = mirante_sim::load::scaled(scenario, usize::from(scale));
+    }
     let driver = EngineDriver {
         engine: engine.clone(),
         rt: rt.clone(),

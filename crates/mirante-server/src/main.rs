@@ -170,7 +170,12 @@ async fn serve(config: ServeConfig, demo: Option<DemoConfig>) -> anyhow::Result<
         for l in &logins {
             announce.push(format!("  {:<28} {:<22} {}", l.email, l.password, l.role));
         }
-        let (seed, speed, stop) = (demo_config.seed, demo_config.speed, stop.clone());
+        let (seed, speed, scale, stop) = (
+            demo_config.seed,
+            demo_config.speed,
+            demo_config.scale,
+            stop.clone(),
+        );
         let supervisor = mirante_core::SupervisorId(admin.id);
         // The warm-up is backdated: the engine's clock starts in the past (see `demo`).
         let last_event = demo::last_event_at(&store)
@@ -182,7 +187,7 @@ async fn serve(config: ServeConfig, demo: Option<DemoConfig>) -> anyhow::Result<
         run_config.on_engine = Some(EngineHook(Arc::new(move |engine| {
             let clock = clock.clone();
             if let Err(error) =
-                demo::start_simulator(engine, clock, seed, speed, supervisor, stop.clone())
+                demo::start_simulator(engine, clock, seed, speed, scale, supervisor, stop.clone())
             {
                 tracing::error!(%error, "could not start the demo simulator");
             }

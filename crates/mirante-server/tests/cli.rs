@@ -2,6 +2,7 @@
 //! create the first administrator; `mirante admin create` (password on standard input)
 //! creates it; it logs in over HTTP with full permission; `mirante admin reset-password`
 //! works while the server runs and ends the account's sessions.
+//! `mirante demo --scale` refuses what is not a whole number ≥ 1.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -151,4 +152,34 @@ async fn first_admin_bootstrap_and_password_reset_from_the_cli() {
         .await
         .unwrap();
     assert_eq!(new.status(), 200);
+}
+
+/// `mirante demo --scale` takes a whole number ≥ 1; anything else is refused before the
+/// server starts, with a message that names the option and the value.
+#[test]
+fn demo_refuses_a_bad_scale_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for bad in ["0", "-3", "ten", "1.5", "70000"] {
+        let arg = format!("--scale={bad}");
+        let out = mirante(&["demo", "--listen", "127.0.0.1:0", &arg], &data, None, &[]);
+        assert!(!out.status.success(), "--scale {bad} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--scale") && stderr.contains(bad),
+            "--scale {bad}: {stderr}"
+        );
+        assert!(
+            !data.join("mirante.db").exists(),
+            "--scale {bad} created the database"
+        );
+    }
+    let env = mirante(
+        &["demo", "--listen", "127.0.0.1:0"],
+        &data,
+        None,
+        &[("MIRANTE_DEMO_SCALE", "0")],
+    );
+    assert!(!env.status.success());
+    assert!(String::from_utf8_lossy(&env.stderr).contains("--scale"));
 }
