@@ -1,0 +1,73 @@
+// A large roster (P7): above 60 cards the Agentes tab draws only the rows of cards near the
+// viewport. The tab still counts every agent, scrolling the page reaches any card, a delta
+// changes the card it touches, and the keyboard moves on from the last card drawn.
+import { expect, test } from '@playwright/test'
+import { loginAs, startCenter, type Center } from './center'
+
+test.describe.configure({ mode: 'serial' })
+
+const EXTRA = 80
+let center: Center
+
+test.beforeAll(async () => {
+  center = await startCenter()
+  for (let i = 1; i <= EXTRA; i++) {
+    const n = String(i).padStart(3, '0')
+    await center.agent(`Plantão ${n}`, `plantao${n}@example.com`, [center.teams.suporte])
+  }
+})
+
+test.afterAll(async () => {
+  await center?.stop()
+})
+
+/** Scrolls the page down until `name`'s card is drawn (or the end of the page). */
+async function scrollToCard(page: import('@playwright/test').Page, name: string) {
+  const card = page.getByTestId('agent-card').filter({ has: page.getByRole('heading', { name, exact: true }) })
+  for (let i = 0; i < 60 && (await card.count()) === 0; i++) {
+    await page.mouse.wheel(0, 600)
+    await page.waitForTimeout(50)
+  }
+  await expect(card).toHaveCount(1)
+  await card.scrollIntoViewIfNeeded()
+  return card
+}
+
+test('a large roster is drawn by rows near the viewport, and every card is reachable', async ({ page }) => {
+  await loginAs(page, center.url, undefined, '/monitor?tab=agentes')
+  const total = EXTRA + 2
+  await expect(page.getByTestId('tab-agentes')).toContainText(String(total))
+  await expect(page.locator('#panel-agentes')).toHaveAttribute('data-virtual', 'rows')
+  const drawn = await page.getByTestId('agent-card').count()
+  expect(drawn).toBeGreaterThan(0)
+  expect(drawn).toBeLessThan(total)
+
+  // every card is reachable by scrolling, among them the last one created
+  const last = await scrollToCard(page, `Plantão ${String(EXTRA).padStart(3, '0')}`)
+  await expect(last.getByTestId('agent-load')).toHaveText(/^0\/\d+$/)
+
+  // a delta: Bruna and Carlos are full, so new customers of Suporte go to the others
+  for (let i = 1; i <= 3; i++) await center.customer(`55119100000${i}`, `Cliente Grande ${i}`)
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await expect
+    .poll(async () => {
+      const view = await center.view()
+      return view.agents.filter((a) => a.open > 0).length
+    })
+    .toBeGreaterThan(0)
+  const busy = (await center.view()).agents.find((a) => a.name.startsWith('Plantão') && a.open > 0)!
+  const card = await scrollToCard(page, busy.name)
+  await expect(card.getByTestId('agent-load')).toHaveText(new RegExp(`^${busy.open}/\\d+$`))
+
+  // the keyboard: Tab from the last card drawn reaches the next card (drawn as it scrolls in)
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await expect(page.getByTestId('agent-card').first()).toBeVisible()
+  const names = async () => page.getByTestId('agent-card').locator('h3').allInnerTexts()
+  const before = await names()
+  const lastDrawn = page.getByTestId('agent-menu').last()
+  await lastDrawn.focus()
+  for (let i = 0; i < 12; i++) await page.keyboard.press('Tab')
+  const focusedCard = await page.evaluate(() => document.activeElement?.closest('[data-testid=agent-card]')?.querySelector('h3')?.textContent ?? null)
+  expect(focusedCard).not.toBeNull()
+  expect(before).not.toContain(focusedCard)
+})
