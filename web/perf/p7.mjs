@@ -3,9 +3,16 @@
 // trace. `cargo xtask bench p7` runs it (after building the UI and the release binary);
 // by hand: `node web/perf/p7.mjs [--rows 10000] [--rate 1000] [--seconds 15] [--ui vite]`.
 //
-// It starts a real `mirante` (scripts/server.mjs; $MIRANTE_BIN, default target/release) and
-// loads it with the traffic simulator (`--load sim`, the default, issue #7: the simulator is
-// the load generator of the benchmarks): `mirante sim --url … --scale K` — the demo contact
+// It starts a real `mirante` ($MIRANTE_BIN, default target/release) loaded by the traffic
+// simulator (issue #7: the simulator is the load generator of the benchmarks). `--load demo`
+// (the default): `mirante demo --scale K --speed S` on a fresh data dir — the demo contact
+// center K times larger, its simulator **in process** on the engine (no HTTP round trips),
+// paced at S × real time — logged in with `<data-dir>/demo-logins.txt`'s administrator,
+// filled until the monitor shows ROWS live sessions, or their number stops growing, or
+// `--fill-seconds` pass (the rows reached are reported, never padded); it keeps running while
+// the page opens (the server must answer) and during the `load-*` phases, and the whole
+// server is stopped (SIGSTOP) during `idle-fases`. `--load sim`: a plain `mirante serve`
+// (scripts/server.mjs) and `mirante sim --url … --scale K` — the demo contact
 // center K times larger (`mirante_sim::load::scaled`), driven over HTTP as fast as the server
 // answers through the channel and agent APIs (`mirante_sim::http::HttpDriver`: one command at
 // a time, each followed by a read of the monitor) — until the monitor shows ROWS live
@@ -33,7 +40,7 @@
 // the server) instead of the binary's embedded copy: a UI change measured without
 // rebuilding the release binary.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createServer } from 'node:net'
@@ -52,8 +59,9 @@ const args = parseArgs(process.argv.slice(2), {
   cpuprofile: 'no',
   'ui-root': '',
   scroll: 'yes',
-  load: process.env.P7_LOAD ?? 'sim',
+  load: process.env.P7_LOAD ?? 'demo',
   scale: 10,
+  speed: 20,
   seed: 7,
   'fill-seconds': 600,
 })
@@ -120,13 +128,66 @@ function startSim(url) {
   }
 }
 
+/** Starts `mirante demo --scale K --speed S` on a fresh data dir (the simulator in process,
+ * on the engine: `--load demo`) and reads its administrator's login from
+ * `<data-dir>/demo-logins.txt`. The simulator cannot be paused apart from the server: `pause`
+ * stops the whole server (SIGSTOP), which the page sees as a silent stream. */
+async function startDemo() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mirante-p7-demo-'))
+  const child = spawn(
+    process.env.MIRANTE_BIN,
+    ['demo', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--durability', 'normal', '--scale', String(args.scale), '--speed', String(args.speed), '--seed', String(args.seed)],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MIRANTE_LOG: process.env.MIRANTE_LOG ?? 'warn' } },
+  )
+  let output = ''
+  let exited = null
+  child.on('exit', (code, signal) => (exited = { code, signal }))
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`mirante demo did not start:\n${output}`)), 60_000)
+    child.stdout.setEncoding('utf8').on('data', (c) => {
+      output = (output + c).slice(-4000)
+      const m = /listening on (http:\/\/[^\s]+)/.exec(output)
+      if (m) {
+        clearTimeout(timer)
+        ok(m[1])
+      }
+    })
+    child.stderr.setEncoding('utf8').on('data', (c) => (output = (output + c).slice(-4000)))
+    child.on('exit', (code) => fail(new Error(`mirante demo exited with ${code}:\n${output}`)))
+  })
+  child.stdout.removeAllListeners('data').resume()
+  child.stderr.removeAllListeners('data').resume()
+  const line = readFileSync(join(dataDir, 'demo-logins.txt'), 'utf8').split('\n').find((l) => l.endsWith(' admin'))
+  if (!line) throw new Error(`no admin in ${join(dataDir, 'demo-logins.txt')}`)
+  const [email, password] = line.split(/\s+/)
+  let paused = false
+  return {
+    url,
+    pid: child.pid,
+    login: { email, password },
+    exited: () => exited,
+    output: () => output,
+    paused: () => paused,
+    pause: () => exited || paused || ((paused = true), process.kill(child.pid, 'SIGSTOP')),
+    resume: () => exited || !paused || ((paused = false), process.kill(child.pid, 'SIGCONT')),
+    stop: async () => {
+      if (!exited) {
+        process.kill(child.pid, 'SIGCONT')
+        child.kill('SIGTERM')
+        await new Promise((r) => (exited ? r() : child.once('exit', r)))
+      }
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
 /** An administrator's cookie session and cheap probes of the server: the live sessions (the
  * unfiltered counters of a view filtered to nothing) and the durable sequence. */
-async function observer(url) {
+async function observer(url, who = ADMIN) {
   const login = await fetch(`${url}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Origin: url },
-    body: JSON.stringify({ email: ADMIN.email, password: ADMIN.password }),
+    body: JSON.stringify({ email: who.email, password: who.password }),
   })
   if (!login.ok) throw new Error(`login: ${login.status} ${await login.text()}`)
   const headers = { Origin: url, Cookie: (login.headers.get('set-cookie') ?? '').split(';')[0] }
@@ -137,9 +198,9 @@ async function observer(url) {
 }
 
 /** Runs the simulator until the monitor shows `rows` live sessions or `seconds` pass. */
-async function fillWithSim(url, rows, seconds) {
-  const sim = startSim(url)
-  const probe = await observer(url)
+async function fillWithSim(url, rows, seconds, running = null) {
+  const sim = running ?? startSim(url)
+  const probe = await observer(url, running?.login)
   const started = performance.now()
   let counters = { geral: 0 }
   let lastLog = 0
@@ -157,7 +218,7 @@ async function fillWithSim(url, rows, seconds) {
     const before = history.find(([t]) => t >= elapsed - 30)
     const flat = elapsed >= 60 && counters.geral > 0 && before && elapsed - before[0] >= 25 && counters.geral < before[1] * 1.02
     if (counters.geral >= rows || elapsed >= seconds || flat) {
-      if (flat) log(`sim: the live sessions stopped growing at ${counters.geral} (steady state of scale ${args.scale})`)
+      if (flat) log(`sim: the live sessions stopped growing at ${counters.geral} (steady state of scale ${args.scale}${running ? `, speed ${args.speed}` : ''})`)
       break
     }
   }
@@ -507,19 +568,26 @@ function analyse(trace) {
 async function main() {
   mkdirSync(outDir, { recursive: true })
   log(`mirante: ${process.env.MIRANTE_BIN}; ${ROWS} rows, ${RATE} updates/s, ${SECONDS} s per phase, UI ${args.ui}`)
-  const server = await startServer({ commandApi: true, admin: true })
+  if (!['sim', 'demo', 'api'].includes(args.load)) throw new Error(`--load must be sim, demo or api (got ${args.load})`)
+  // --load demo: the server is `mirante demo`, its simulator in process
+  const demo = args.load === 'demo' ? await startDemo() : null
+  const server = demo ?? (await startServer({ commandApi: true, admin: true }))
+  const who = demo?.login ?? ADMIN
   const pinnedServer = pin(server.pid, 0)
   let ui = null
   let browser = null
   let sim = null
   try {
-    log(`server at ${server.url}${pinnedServer ? ' (pinned to CPU 0)' : ''}; seeding (${args.load === 'sim' ? `mirante sim, scale ${args.scale}, seed ${args.seed}` : 'command API'})`)
-    const center = args.load === 'sim' ? await fillWithSim(server.url, ROWS, Number(args['fill-seconds'])) : await seed(server.url)
+    const how = { sim: `mirante sim, scale ${args.scale}, seed ${args.seed}`, demo: `mirante demo in process, scale ${args.scale}, speed ${args.speed}, seed ${args.seed}`, api: 'command API' }[args.load]
+    log(`server at ${server.url}${pinnedServer ? ' (pinned to CPU 0)' : ''}; seeding (${how})`)
+    const center = args.load === 'api' ? await seed(server.url) : await fillWithSim(server.url, ROWS, Number(args['fill-seconds']), demo)
     log(`seeded in ${center.seedSeconds.toFixed(1)} s: counters ${JSON.stringify(center.counters)}`)
-    if (args.load !== 'sim' && center.counters.geral < ROWS) throw new Error(`only ${center.counters.geral} live sessions after seeding ${ROWS}`)
+    if (args.load === 'api' && center.counters.geral < ROWS) throw new Error(`only ${center.counters.geral} live sessions after seeding ${ROWS}`)
     sim = center.sim ?? null
-    // the simulator rests while the page opens and during the idle baseline
-    sim?.pause()
+    // the simulator over HTTP rests while the page opens and during the idle baseline; the
+    // demo's runs while the page opens (its server must answer) and stops with the server
+    // during the idle baseline
+    if (!demo) sim?.pause()
     if (args.ui === 'vite') ui = await startVitePreview(server.url)
     const base = ui?.url ?? server.url
 
@@ -540,8 +608,8 @@ async function main() {
     const page = await context.newPage()
     await page.addInitScript(PROBE)
     await page.goto(`${base}/login`)
-    await page.locator('input[name=email]').fill(ADMIN.email)
-    await page.locator('input[name=password]').fill(ADMIN.password)
+    await page.locator('input[name=email]').fill(who.email)
+    await page.locator('input[name=password]').fill(who.password)
     await page.locator('button[type=submit]').click()
     await page.waitForURL(/\/monitor/)
     await page.locator('[data-testid=counter-geral-value]').waitFor()
@@ -574,10 +642,13 @@ async function main() {
       log(`phase ${name}: ${rate} updates/s, tab ${tab}`)
       // the tab switch (one interaction, not an update) happens before the trace
       if (before) await before()
+      const wasPaused = demo?.paused()
       if (rate > 0) sim?.resume()
       else sim?.pause()
       const driver = rate > 0 ? (sim ? simUpdates(center.probe) : driveUpdates(center.command, center.customers, rate)) : null
-      await sleep(2000) // warm-up: the stream reaches its steady rate
+      // warm-up: the stream reaches its steady rate (the demo's simulator first catches up
+      // with the simulated time that passed while its server was stopped)
+      await sleep(wasPaused && rate > 0 ? 6000 : 2000)
       await traceStart()
       if (args.cpuprofile === 'yes') await cdp.send('Profiler.enable').then(() => cdp.send('Profiler.start'))
       await page.evaluate(() => window.__p7.reset())
@@ -655,9 +726,13 @@ async function main() {
       ui: args.ui,
       pinned: { server: pinnedServer ? 'CPU 0' : 'no', browser: pinnedBrowser ? 'CPU 1' : 'no' },
       rows: ROWS,
-      load: args.load === 'sim' ? { kind: 'mirante sim over HTTP (HttpDriver), events/s', scale: Number(args.scale), seed: Number(args.seed) } : { kind: 'command API, customer messages/s' },
+      load: {
+        sim: { kind: 'mirante sim over HTTP (HttpDriver), events/s', scale: Number(args.scale), seed: Number(args.seed) },
+        demo: { kind: 'mirante demo (simulator in process), events/s', scale: Number(args.scale), speed: Number(args.speed), seed: Number(args.seed) },
+        api: { kind: 'command API, customer messages/s' },
+      }[args.load],
       seeding: { seconds: +center.seedSeconds.toFixed(1), counters: center.counters },
-      rate: args.load === 'sim' ? 'sim' : RATE,
+      rate: args.load === 'api' ? RATE : args.load,
       secondsPerPhase: SECONDS,
       phases: results,
       met: results.filter((r) => r.phase.startsWith('load-')).every((r) => r.trace.long === 0),
@@ -666,7 +741,7 @@ async function main() {
     console.log(table(report))
     console.log(`\nreport: ${join(outDir, 'p7.json')}`)
   } finally {
-    sim?.stop()
+    if (!demo) sim?.stop()
     await browser?.close().catch(() => {})
     ui?.stop()
     await server.stop()
@@ -710,7 +785,7 @@ function pinTree(pid) {
 
 function table(report) {
   const lines = [
-    `P7 — ${report.seeding.counters.geral} live sessions (target ${report.rows}), load: ${report.load.kind}${report.load.scale ? ` (scale ${report.load.scale}, seed ${report.load.seed})` : `, ${report.rate}/s target`}, ${report.secondsPerPhase} s per phase (${report.machine}; ${report.chromium})`,
+    `P7 — ${report.seeding.counters.geral} live sessions (target ${report.rows}), load: ${report.load.kind}${report.load.scale ? ` (scale ${report.load.scale}${report.load.speed ? `, speed ${report.load.speed}` : ''}, seed ${report.load.seed})` : `, ${report.rate}/s target`}, ${report.secondsPerPhase} s per phase (${report.machine}; ${report.chromium})`,
     '',
     '| phase | updates/s | top-level tasks | tasks > 50 ms | max task ms | p99 task ms | CPU: tasks > 50 ms | CPU: max ms | CPU: p99 ms | main thread CPU ms/s | frames (fps) | longest frame gap ms | stream frames | longtask observer (max ms) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
