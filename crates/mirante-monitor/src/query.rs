@@ -15,7 +15,7 @@ use crate::view::{
     Named, Phases, ProtocolStatus, SessionView, TeamCard,
 };
 use mirante_core::{AgentId, ContactId, Phase, Presence, SessionId, TeamId, Timestamp};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// A filter with its contact resolved to contact ids.
@@ -287,7 +287,7 @@ impl Monitor {
         match self.source(q) {
             Source::All => {
                 let rows = |idx: &mut dyn Iterator<Item = Row<'_>>| -> Vec<SessionView> {
-                    views(idx.filter(|r| q.matches(r)).collect(), now)
+                    views(&idx.filter(|r| q.matches(r)).collect::<Vec<_>>(), now)
                 };
                 m.bot = rows(&mut live.bot.values());
                 m.waiting = rows(&mut live.waiting.values());
@@ -300,11 +300,25 @@ impl Monitor {
                 let taken: Vec<TeamId> = teams.into_iter().filter(|t| q.takes_team(*t)).collect();
                 let per_row = q.has_row_conditions();
                 let keep = |r: &SessionRow| !per_row || q.matches_in_team(r);
-                let mut cards: Vec<TeamMatch> =
-                    taken.iter().map(|_| TeamMatch::default()).collect();
-                // One run per taken team (`cards` is indexed by run).
+                // One run per taken team (`cards` is indexed by run); every buffer is sized
+                // once (a large allocation is not cheap in a fragmented heap).
                 let waiting: Vec<_> = taken.iter().map(|t| live.team_waiting.get(t)).collect();
-                let mut rows = Vec::with_capacity(waiting.iter().flatten().map(|i| i.len()).sum());
+                let human: Vec<_> = taken.iter().map(|t| live.team_human.get(t)).collect();
+                let mut cards: Vec<TeamMatch> = waiting
+                    .iter()
+                    .zip(&human)
+                    .map(|(w, h)| TeamMatch {
+                        waiting: Vec::with_capacity(index_len(w)),
+                        oldest: None,
+                        in_service: Vec::with_capacity(index_len(h)),
+                    })
+                    .collect();
+                let most = waiting
+                    .iter()
+                    .map(index_len)
+                    .sum::<usize>()
+                    .max(human.iter().map(index_len).sum());
+                let mut rows = Vec::with_capacity(most);
                 merge_runs(
                     waiting
                         .iter()
@@ -318,10 +332,8 @@ impl Monitor {
                         }
                     },
                 );
-                m.waiting = views(rows, now);
-                // One run per taken team (`cards` is indexed by run).
-                let human: Vec<_> = taken.iter().map(|t| live.team_human.get(t)).collect();
-                let mut rows = Vec::with_capacity(human.iter().flatten().map(|i| i.len()).sum());
+                m.waiting = views(&rows, now);
+                rows.clear();
                 merge_runs(
                     human
                         .iter()
@@ -335,7 +347,7 @@ impl Monitor {
                         }
                     },
                 );
-                m.human = views(rows, now);
+                m.human = views(&rows, now);
                 m.teams = taken.into_iter().zip(cards).collect();
             }
             Source::Rows(rows) => {
@@ -352,9 +364,9 @@ impl Monitor {
                 bot.sort_unstable_by_key(|r| r.id);
                 waiting.sort_unstable_by_key(|r| r.wait_key());
                 human.sort_unstable_by_key(|r| r.human_key());
-                m.bot = views(bot, now);
-                m.waiting = views(waiting, now);
-                m.human = views(human, now);
+                m.bot = views(&bot, now);
+                m.waiting = views(&waiting, now);
+                m.human = views(&human, now);
                 m.group_by_team();
             }
         }
@@ -719,19 +731,24 @@ impl Monitor {
     }
 }
 
+/// The size of an index that may be absent.
+fn index_len<K, V>(index: &Option<&BTreeMap<K, V>>) -> usize {
+    index.map_or(0, BTreeMap::len)
+}
+
 /// The views of `rows` at `now`.
 ///
 /// Taking a reference on a row writes its count with a locked instruction, which waits for
 /// the row's cache line: one full memory latency per row, one after the other. Reading every
 /// count first (plain loads, which the processor overlaps) brings the lines in together, so
-/// the references are then taken on lines already in cache — about twice as fast for a few
-/// thousand rows scattered in a large model.
-fn views(rows: Vec<Row<'_>>, now: Timestamp) -> Vec<SessionView> {
+/// the references are then taken on lines already in cache (the P3 bench's team-restricted
+/// view, ~4 000 rows scattered in a 100 k-row model, took ~30 % less time with this pass).
+fn views(rows: &[Row<'_>], now: Timestamp) -> Vec<SessionView> {
     let loaded = rows
         .iter()
         .fold(0usize, |n, r| n.wrapping_add(Arc::strong_count(r)));
     std::hint::black_box(loaded);
-    rows.into_iter()
+    rows.iter()
         .map(|r| SessionView::new(Arc::clone(r), now))
         .collect()
 }
