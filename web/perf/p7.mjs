@@ -60,11 +60,14 @@ const args = parseArgs(process.argv.slice(2), {
   'ui-root': '',
   scroll: 'yes',
   load: process.env.P7_LOAD ?? 'demo',
-  scale: 10,
-  speed: 20,
+  // the demo's default: 4 800 agents (PERFORMANCE.md's large center: up to 5 000) at twice
+  // real time, ~1 000 events/s; the HTTP simulator's: 300 agents
+  scale: '',
+  speed: 2,
   seed: 7,
   'fill-seconds': 600,
 })
+args.scale ||= args.load === 'demo' ? 160 : 10
 const ROWS = Number(args.rows)
 const RATE = Number(args.rate)
 const SECONDS = Number(args.seconds)
