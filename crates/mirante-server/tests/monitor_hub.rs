@@ -44,16 +44,7 @@ async fn setup(agents: usize) -> (TestApp, SocketAddr, String, Center) {
         .monitor
         .wait_for(app.engine.handle.durable_seq())
         .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = app.router.clone();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let addr = app.listen().await;
     (app, addr, cookie, c)
 }
 

@@ -2,8 +2,6 @@
 //! requests carry the `Origin` of the server, channel requests a bearer token.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::net::SocketAddr;
-
 use mirante_core::{Event, EventKind};
 use mirante_server::engine::Committed;
 use reqwest::{Method, StatusCode};
@@ -14,18 +12,7 @@ use crate::common::TestApp;
 
 /// Serves the app on 127.0.0.1:0; the base URL.
 pub async fn serve(app: &TestApp) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = mirante_server::http::app(app.state.clone());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    format!("http://{addr}")
+    format!("http://{}", app.listen().await)
 }
 
 /// A caller: a session cookie or a bearer token.

@@ -250,6 +250,22 @@ impl TestApp {
         }
     }
 
+    /// Serves the app on 127.0.0.1:0 (with the peer's address, as `mirante serve` does);
+    /// the address.
+    pub async fn listen(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
+        addr
+    }
+
     /// A user group straight in the store.
     pub fn group(
         &self,
