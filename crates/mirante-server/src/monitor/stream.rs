@@ -119,6 +119,20 @@ pub struct Outcome {
     reset: bool,
 }
 
+impl Outcome {
+    /// Only a snapshot will do for this connection (`reset`: the model's epoch changed).
+    fn snapshot(r: &Registered, reset: bool) -> Outcome {
+        Outcome {
+            generation: r.generation,
+            from: r.sent,
+            frame: None,
+            counters: false,
+            owed: false,
+            reset,
+        }
+    }
+}
+
 /// Ticks a connection may fall behind before it catches up on its own.
 const TICKS_KEPT: usize = 64;
 
@@ -216,17 +230,7 @@ impl Hub {
         for (id, r) in connections.iter_mut() {
             let counters_due = r.counters_from.is_none_or(|t| at >= t);
             if r.epoch != live.epoch {
-                outcomes.insert(
-                    *id,
-                    Outcome {
-                        generation: r.generation,
-                        from: r.sent,
-                        frame: None,
-                        counters: false,
-                        owed: false,
-                        reset: true,
-                    },
-                );
+                outcomes.insert(*id, Outcome::snapshot(r, true));
                 continue;
             }
             let limited = r.next_frame.filter(|t| at < *t);
@@ -284,17 +288,7 @@ impl Hub {
                 }
                 // Only a snapshot will do: the connection resyncs and registers again.
                 None => {
-                    outcomes.insert(
-                        *id,
-                        Outcome {
-                            generation: r.generation,
-                            from: r.sent,
-                            frame: None,
-                            counters: false,
-                            owed: false,
-                            reset: false,
-                        },
-                    );
+                    outcomes.insert(*id, Outcome::snapshot(r, false));
                     continue;
                 }
             }
