@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Center, TestApp, center, customer_message, ok};
+use common::{Center, TestApp, customer_message, ok};
 use futures_util::{SinkExt, StreamExt};
 use mirante_core::{AgentId, EventKind, SessionId};
 use mirante_server::engine::Executed;
@@ -37,15 +37,7 @@ fn live(frame: Duration, tick: Duration) {
 }
 
 async fn setup(agents: usize) -> (TestApp, SocketAddr, String, Center) {
-    let app = TestApp::new(false).await;
-    let (_, cookie) = app.full_admin("root@example.com").await;
-    let c = center(&app.engine.handle, json!({}), agents).await;
-    app.state
-        .monitor
-        .wait_for(app.engine.handle.durable_seq())
-        .await;
-    let addr = app.listen().await;
-    (app, addr, cookie, c)
+    TestApp::monitored(agents).await
 }
 
 async fn subscribe(addr: SocketAddr, cookie: &str, filter: Value) -> (Ws, Value) {

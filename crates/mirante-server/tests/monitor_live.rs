@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{Center, Cred, TestApp, center, customer_message, ok, req};
+use common::{Center, Cred, TestApp, customer_message, ok, req};
 use futures_util::{SinkExt, StreamExt};
 use mirante_core::{EventKind, SessionId};
 use mirante_server::monitor::LiveConfig;
@@ -35,10 +35,6 @@ fn fast(config: impl FnOnce(&mut LiveConfig)) {
         config(&mut live);
         *c.borrow_mut() = live;
     });
-}
-
-async fn serve(app: &TestApp) -> SocketAddr {
-    app.listen().await
 }
 
 async fn try_connect(
@@ -132,16 +128,20 @@ fn has_row(v: &Value, session: SessionId) -> bool {
             .any(|r| r["id"] == session.0)
 }
 
+/// The SSE fallback of the stream, opened with a session cookie.
+async fn open_sse(addr: SocketAddr, cookie: &str) -> reqwest::Response {
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/api/v1/monitor/events"))
+        .header("cookie", format!("mirante_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response
+}
+
 async fn setup(agents: usize) -> (TestApp, SocketAddr, String, Center) {
-    let app = TestApp::new(false).await;
-    let (_, cookie) = app.full_admin("root@example.com").await;
-    let c = center(&app.engine.handle, json!({}), agents).await;
-    app.state
-        .monitor
-        .wait_for(app.engine.handle.durable_seq())
-        .await;
-    let addr = serve(&app).await;
-    (app, addr, cookie, c)
+    TestApp::monitored(agents).await
 }
 
 #[tokio::test]
@@ -486,14 +486,7 @@ async fn the_stream_is_authorized_and_limited() {
 async fn sse_fallback_carries_the_same_messages() {
     fast(|_| {});
     let (app, addr, cookie, c) = setup(1).await;
-    let http = reqwest::Client::new();
-    let mut response = http
-        .get(format!("http://{addr}/api/v1/monitor/events"))
-        .header("cookie", format!("mirante_session={cookie}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let mut response = open_sse(addr, &cookie).await;
     let mut buffer = String::new();
     let mut frames: Vec<Value> = Vec::new();
     let mut want_delta = false;
@@ -608,14 +601,7 @@ async fn p7_a_large_snapshot_arrives_in_parts_over_websocket_and_sse() {
     assert!(rows_in(&small["phases"]) <= 5);
 
     // The SSE fallback carries the same parts, one event each.
-    let http = reqwest::Client::new();
-    let mut response = http
-        .get(format!("http://{addr}/api/v1/monitor/events"))
-        .header("cookie", format!("mirante_session={cookie}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let mut response = open_sse(addr, &cookie).await;
     let mut buffer = String::new();
     let mut frames: Vec<Value> = Vec::new();
     while frames.len() < 3 {

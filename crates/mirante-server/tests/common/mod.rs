@@ -266,6 +266,20 @@ impl TestApp {
         addr
     }
 
+    /// A full administrator's session cookie, a center of `agents` agents folded into the
+    /// monitor, and the app served on loopback: the start of the live-stream tests.
+    pub async fn monitored(agents: usize) -> (TestApp, std::net::SocketAddr, String, Center) {
+        let app = TestApp::new(false).await;
+        let (_, cookie) = app.full_admin("root@example.com").await;
+        let c = center(&app.engine.handle, json!({}), agents).await;
+        app.state
+            .monitor
+            .wait_for(app.engine.handle.durable_seq())
+            .await;
+        let addr = app.listen().await;
+        (app, addr, cookie, c)
+    }
+
     /// A user group straight in the store.
     pub fn group(
         &self,
