@@ -71,3 +71,26 @@ test('a large roster is drawn by rows near the viewport, and every card is reach
   expect(focusedCard).not.toBeNull()
   expect(before).not.toContain(focusedCard)
 })
+
+test('a large roster looks right in pt-BR and English, light and dark (screenshots)', async ({ page }) => {
+  await loginAs(page, center.url, undefined, '/monitor?tab=agentes')
+  await expect(page.locator('#panel-agentes')).toHaveAttribute('data-virtual', 'rows')
+  await expect(page.getByTestId('agent-card').first()).toBeVisible()
+  const shoot = async (name: string) => {
+    await page.evaluate(() => window.scrollTo(0, 0))
+    await page.screenshot({ path: `test-results/screens/${name}.png` })
+  }
+  await shoot('agentes-roster-pt-BR')
+  await page.getByRole('button', { name: /tema claro\/escuro/ }).click()
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark')
+  await shoot('agentes-roster-pt-BR-dark')
+  await page.getByTestId('lang-switch').click()
+  await expect(page.getByTestId('tab-agentes')).toContainText('Agents')
+  await shoot('agentes-roster-en-dark')
+  await page.getByRole('button', { name: /light\/dark theme/ }).click()
+  await expect(page.locator('html')).not.toHaveAttribute('data-theme', 'dark')
+  await shoot('agentes-roster-en')
+  // back to the defaults for whoever runs next in this browser profile
+  await page.getByTestId('lang-switch').click()
+  await expect(page.getByTestId('tab-agentes')).toContainText('Agentes')
+})
