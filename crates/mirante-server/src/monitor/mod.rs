@@ -78,6 +78,12 @@ pub struct LiveConfig {
     /// A snapshot with more rows than this goes out in parts of this many rows (a `snapshot`
     /// frame with `parts`, then `snapshot_part` frames), each a message of its own.
     pub snapshot_part_rows: usize,
+    /// Most ids of each kind (session rows, agent cards, team cards) a connection's *held
+    /// state* keeps — what its client was sent and not told is gone, so a delta names only
+    /// those and re-sends only cards that differ. A view with more is not tracked for that
+    /// kind: its deltas fall back to the conservative rule (see ARCHITECTURE.md, "Coalescing
+    /// and fan-out").
+    pub held_max: usize,
 }
 
 impl Default for LiveConfig {
@@ -94,6 +100,7 @@ impl Default for LiveConfig {
             facts_capacity: 4096,
             records: RecordLimits::default(),
             snapshot_part_rows: 1_000,
+            held_max: 2_048,
         }
     }
 }
@@ -131,6 +138,8 @@ struct RingEntry {
     seq: u64,
     changes: Changes,
     teams: Vec<(SessionId, Option<TeamId>)>,
+    /// The session this event opened (`SessionStarted`), if any.
+    opened: Option<SessionId>,
 }
 
 /// The session an event is about, if any.
@@ -165,6 +174,22 @@ impl LiveModel {
             merged.merge(e.changes.clone());
         }
         Some(merged)
+    }
+
+    /// Whether `session` was opened by one of the events after `after` (so a client at
+    /// `after` cannot hold it). `false` when the ring no longer holds them all (unknown: the
+    /// client may hold it).
+    pub fn opened_since(&self, after: u64, session: SessionId) -> bool {
+        let Some(first) = self.ring.front().map(|e| e.seq) else {
+            return false;
+        };
+        if first > after + 1 {
+            return false;
+        }
+        let start = (after + 1 - first) as usize;
+        self.ring
+            .range(start.min(self.ring.len())..)
+            .any(|e| e.opened == Some(session))
     }
 
     /// Whether `session` was inside `vis`'s scope at some point after `after` (before or
@@ -542,6 +567,10 @@ impl MonitorService {
                 {
                     teams.push((s, row.team));
                 }
+                let opened = match &event.kind {
+                    EventKind::SessionStarted { session, .. } => Some(*session),
+                    _ => None,
+                };
                 let changes = live.monitor.apply(*seq, event);
                 for s in &changes.sessions {
                     if let Some(row) = live.monitor.session(*s) {
@@ -555,6 +584,7 @@ impl MonitorService {
                     seq: *seq,
                     changes,
                     teams,
+                    opened,
                 });
             }
             live.monitor.seq()

@@ -13,7 +13,8 @@
 //! `follow_ended`, `chat` / `chat_read` (M-11), `error`. Full description in
 //! ARCHITECTURE.md ("The live stream").
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::Hasher;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -21,14 +22,14 @@ use axum::extract::ws::Utf8Bytes;
 use mirante_auth::{Permission, Principal};
 use mirante_core::{AgentId, SessionId, SupervisorId, TeamId, Timestamp};
 use mirante_monitor::{
-    AgentCard, Changes, CounterPair, Filter, Phases, SessionView, TeamCard, Visibility,
+    AgentCard, Changes, CounterPair, Filter, MonitorView, Phases, SessionView, TeamCard, Visibility,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio::time::Instant;
 
-use super::{Fact, Follower, LiveModel, MessageView, MonitorService};
+use super::{Fact, Follower, LiveConfig, LiveModel, MessageView, MonitorService};
 use crate::auth::AuthState;
 
 /// One frame as written on the wire (JSON text, cheap to clone and share).
@@ -40,7 +41,7 @@ pub type Frame = Utf8Bytes;
 pub struct FrameCache {
     seq: u64,
     epoch: u64,
-    deltas: HashMap<(u64, bool, Arc<str>), Option<Frame>>,
+    deltas: HashMap<(u64, bool, Arc<str>), Option<(Frame, Arc<Held>)>>,
     snapshots: HashMap<Arc<str>, Frame>,
 }
 
@@ -76,6 +77,8 @@ struct Registered {
     /// last non-empty delta (kept across re-registrations).
     next_frame: Option<Instant>,
     epoch: u64,
+    /// What its client holds at `from`.
+    held: Arc<Held>,
 }
 
 /// One subscription (filter + visibility) and how many connections share it.
@@ -117,6 +120,8 @@ pub struct Outcome {
     counters: bool,
     owed: bool,
     reset: bool,
+    /// What the client holds once it has the frame.
+    held: Option<Arc<Held>>,
 }
 
 impl Outcome {
@@ -129,6 +134,7 @@ impl Outcome {
             counters: false,
             owed: false,
             reset,
+            held: None,
         }
     }
 }
@@ -223,7 +229,7 @@ impl Hub {
             connections,
             ..
         } = &mut *registry;
-        type Computed = (Option<Frame>, bool, bool);
+        type Computed = (Option<(Frame, Arc<Held>)>, bool, bool);
         let mut computed: HashMap<(Arc<str>, u64, bool, bool), Computed> = HashMap::new();
         let mut outcomes = HashMap::new();
         let mut next = Next::default();
@@ -247,37 +253,44 @@ impl Hub {
                 .or_insert_with(|| {
                     let changed = r.owed || live.changes_since(r.from).is_some_and(|c| c.counters);
                     let with_counters = changed && counters_due;
+                    // Every connection of a subscription at one sequence holds the same
+                    // (the view there): any one's held state will do for all of them.
                     let frame = delta_frame(
                         &live,
                         r.from,
                         &group.filter,
                         &group.vis,
+                        &r.held,
                         with_counters,
-                        cfg.max_delta_sessions,
+                        cfg,
                         now,
-                    );
+                    )
+                    .map(|(f, held)| (f, Arc::new(held)));
                     (frame, with_counters, changed && !with_counters)
                 })
                 .clone();
-            match &frame {
+            match frame {
                 // Nothing for this subscription: its client is as good as at `seq`; nothing
                 // is sent and its rate limit is not spent.
-                Some(f) if f.as_str().is_empty() => {
+                Some((f, held)) if f.as_str().is_empty() => {
                     r.from = seq;
                     r.owed = owed;
+                    r.held = held;
                 }
-                Some(_) => {
+                Some((f, held)) => {
                     outcomes.insert(
                         *id,
                         Outcome {
                             generation: r.generation,
                             from: r.sent,
-                            frame,
+                            frame: Some(f),
                             counters,
                             owed,
                             reset: false,
+                            held: Some(Arc::clone(&held)),
                         },
                     );
+                    r.held = held;
                     r.from = seq;
                     r.sent = seq;
                     r.owed = owed;
@@ -459,21 +472,25 @@ fn json<T: Serialize>(value: &T) -> Frame {
 /// (concatenating each list part by part gives the whole list). A client receives and parses
 /// each part as a message of its own (P7: a 10 000-row snapshot is ~4 MB of JSON) and applies
 /// the snapshot when it has every part. The frames go out together, before any later frame.
+/// With them, what the client then holds.
 fn snapshot_frames(
     live: &LiveModel,
     filter: &Filter,
     vis: &Visibility,
     now: Timestamp,
-    part_rows: usize,
-) -> Vec<Frame> {
+    cfg: &LiveConfig,
+) -> (Vec<Frame>, Held) {
+    let part_rows = cfg.snapshot_part_rows;
     let mut view = live.monitor.view(filter, vis, now);
+    let held = Held::of_view(&view, filter, vis, cfg.held_max);
     let rows = view.phases.bot.len() + view.phases.waiting.len() + view.phases.human.len();
     if rows <= part_rows.max(1) {
-        return vec![json(&SnapshotFrame {
+        let frame = json(&SnapshotFrame {
             kind: "snapshot",
             view: &view,
             parts: None,
-        })];
+        });
+        return (vec![frame], held);
     }
     let mut parts = split_phases(std::mem::take(&mut view.phases), part_rows.max(1)).into_iter();
     view.phases = parts.next().unwrap_or_default();
@@ -490,7 +507,7 @@ fn snapshot_frames(
             phases: &phases,
         })
     }));
-    frames
+    (frames, held)
 }
 
 /// Cuts the Fases lists, taken in display order (bot, waiting, human), into parts of
@@ -518,22 +535,123 @@ fn split_phases(phases: Phases, part_rows: usize) -> Vec<Phases> {
     parts
 }
 
-/// The delta from `from` to the model's sequence, or `None` when only a snapshot will do
-/// (the ring lost the range, configuration changed, or the delta would be too large).
+/// What a connection's client holds at the sequence it is at: the session rows, agent cards
+/// and team cards it was sent and not told are gone, and a fingerprint of each card as it
+/// was last sent ([`agent_fp`], [`team_fp`]). A delta names in `removed`, `agents_removed`
+/// and `teams_removed` only what is held, and re-sends a card only when it differs.
+///
+/// `None` for a kind: not tracked — the view had more than `LiveConfig::held_max` of them
+/// (the delta then falls back to the conservative rule: every changed session, agent or
+/// team out of the view that the connection may have seen), or, for rows, the view is
+/// unfiltered with unrestricted visibility (every open session is in it, so the ring tells
+/// exactly which ones the client held: those not opened since). Every delta brings its
+/// client to the view at its sequence, so the held state depends only on the subscription
+/// and the sequence: the connections of one subscription at one sequence share one.
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    rows: Option<BTreeSet<SessionId>>,
+    agents: Option<BTreeMap<AgentId, u64>>,
+    teams: Option<BTreeMap<TeamId, u64>>,
+}
+
+impl Held {
+    /// What a client holds once it has `view` (a snapshot).
+    fn of_view(view: &MonitorView, filter: &Filter, vis: &Visibility, max: usize) -> Held {
+        let phases = [&view.phases.bot, &view.phases.waiting, &view.phases.human];
+        let n: usize = phases.iter().map(|l| l.len()).sum();
+        let rows = (!every_open_session(filter, vis) && n <= max)
+            .then(|| phases.iter().flat_map(|l| l.iter().map(|r| r.id)).collect());
+        let agents = (view.agents.len() <= max)
+            .then(|| view.agents.iter().map(|c| (c.id, agent_fp(c))).collect());
+        let teams = (view.teams.len() <= max).then(|| {
+            view.teams
+                .iter()
+                .map(|c| (c.id, team_fp(c, view.now)))
+                .collect()
+        });
+        Held {
+            rows,
+            agents,
+            teams,
+        }
+    }
+
+    /// Drops what outgrew `max` (untracked from now on).
+    fn bounded(mut self, max: usize) -> Held {
+        if self.rows.as_ref().is_some_and(|r| r.len() > max) {
+            self.rows = None;
+        }
+        if self.agents.as_ref().is_some_and(|a| a.len() > max) {
+            self.agents = None;
+        }
+        if self.teams.as_ref().is_some_and(|t| t.len() > max) {
+            self.teams = None;
+        }
+        self
+    }
+}
+
+/// Whether every open session is in the view (no filter, unrestricted visibility).
+fn every_open_session(filter: &Filter, vis: &Visibility) -> bool {
+    filter.is_empty() && vis.teams.is_none()
+}
+
+/// Feeds JSON into a hasher.
+struct HashWriter(std::hash::DefaultHasher);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn fingerprint<T: Serialize>(value: &T) -> u64 {
+    let mut w = HashWriter(std::hash::DefaultHasher::new());
+    let _ = serde_json::to_writer(&mut w, value);
+    w.0.finish()
+}
+
+/// An agent card's fingerprint, without what only the clock moves (`in_status_ms`: `since`
+/// is in the card).
+fn agent_fp(card: &AgentCard) -> u64 {
+    let mut c = card.clone();
+    c.in_status_ms = 0;
+    fingerprint(&c)
+}
+
+/// A team card's fingerprint, without what only the clock moves (`longest_wait_ms` counts
+/// as the instant the longest wait started).
+fn team_fp(card: &TeamCard, now: Timestamp) -> u64 {
+    let mut c = card.clone();
+    c.longest_wait_ms = c.longest_wait_ms.map(|w| now.0.saturating_sub(w));
+    fingerprint(&c)
+}
+
+/// The delta from `from` to the model's sequence for a client holding `held`, with what it
+/// holds then; `None` when only a snapshot will do (the ring lost the range, configuration
+/// changed, or the delta would be too large). The frame is empty when there is nothing to
+/// say.
+#[allow(clippy::too_many_arguments)]
 fn delta_frame(
     live: &LiveModel,
     from: u64,
     filter: &Filter,
     vis: &Visibility,
+    held: &Held,
     with_counters: bool,
-    max_sessions: usize,
+    cfg: &LiveConfig,
     now: Timestamp,
-) -> Option<Frame> {
+) -> Option<(Frame, Held)> {
     let changes: Changes = live.changes_since(from)?;
-    if changes.config || changes.sessions.len() > max_sessions {
+    if changes.config || changes.sessions.len() > cfg.max_delta_sessions {
         return None;
     }
     let m = &live.monitor;
+    let mut next = held.clone();
     let mut d = DeltaFrame {
         kind: "delta",
         seq: m.seq(),
@@ -547,58 +665,110 @@ fn delta_frame(
         counters: None,
         protocol_not_open: None,
     };
+    let every_open = every_open_session(filter, vis);
     for &s in &changes.sessions {
         match m.matches(s, filter, vis).then(|| m.row(s, now)).flatten() {
-            Some(row) => d.rows.push(row),
-            // Never name a session the connection could not have seen (M-60).
-            None if live.was_in_scope(from, s, vis) => d.removed.push(s),
-            None => {}
+            Some(row) => {
+                d.rows.push(row);
+                if let Some(rows) = &mut next.rows {
+                    rows.insert(s);
+                }
+            }
+            None => {
+                let was_held = match &held.rows {
+                    Some(rows) => rows.contains(&s),
+                    // Open at `from` unless opened since.
+                    None if every_open => !live.opened_since(from, s),
+                    // Never name a session the connection could not have seen (M-60).
+                    None => live.was_in_scope(from, s, vis),
+                };
+                if was_held {
+                    d.removed.push(s);
+                    if let Some(rows) = &mut next.rows {
+                        rows.remove(&s);
+                    }
+                }
+            }
         }
     }
-    let narrowed = |set: &BTreeSet<AgentId>| -> BTreeSet<AgentId> {
-        set.iter()
-            .copied()
-            .filter(|a| filter.agents.is_empty() || filter.agents.contains(a))
-            .collect()
-    };
-    let agents = narrowed(&changes.agents);
-    if !agents.is_empty() {
-        let f = Filter {
-            agents: agents.clone(),
-            ..filter.clone()
-        };
-        let v = m.view(&f, vis, now);
-        let present: BTreeSet<AgentId> = v.agents.iter().map(|c| c.id).collect();
-        d.agents_removed = agents.difference(&present).copied().collect();
-        d.agents = v.agents;
-    }
-    let removed_agents: Vec<AgentId> = changes
+    let agents: BTreeSet<AgentId> = changes
         .agents
         .iter()
         .copied()
-        .filter(|a| !agents.contains(a))
+        .filter(|a| filter.agents.is_empty() || filter.agents.contains(a))
         .collect();
-    d.agents_removed.extend(removed_agents);
-    d.agents_removed.retain(|a| m.agent_visible(*a, vis));
+    let mut present = BTreeSet::new();
+    if !agents.is_empty() {
+        let f = Filter {
+            agents,
+            ..filter.clone()
+        };
+        for card in m.view(&f, vis, now).agents {
+            present.insert(card.id);
+            let fp = agent_fp(&card);
+            let same = held
+                .agents
+                .as_ref()
+                .is_some_and(|h| h.get(&card.id) == Some(&fp));
+            if let Some(h) = &mut next.agents {
+                h.insert(card.id, fp);
+            }
+            if !same {
+                d.agents.push(card);
+            }
+        }
+    }
+    for &a in changes.agents.difference(&present) {
+        let was_held = match &held.agents {
+            Some(h) => h.contains_key(&a),
+            None => m.agent_visible(a, vis),
+        };
+        if was_held {
+            d.agents_removed.push(a);
+            if let Some(h) = &mut next.agents {
+                h.remove(&a);
+            }
+        }
+    }
     let teams: BTreeSet<TeamId> = changes
         .teams
         .iter()
         .copied()
         .filter(|t| filter.teams.is_empty() || filter.teams.contains(t))
         .collect();
+    let mut present = BTreeSet::new();
     if !teams.is_empty() {
         let f = Filter {
-            teams: teams.clone(),
+            teams,
             ..filter.clone()
         };
-        let v = m.view(&f, vis, now);
-        let present: BTreeSet<TeamId> = v.teams.iter().map(|c| c.id).collect();
-        d.teams_removed = teams.difference(&present).copied().collect();
-        d.teams = v.teams;
+        for card in m.view(&f, vis, now).teams {
+            present.insert(card.id);
+            let fp = team_fp(&card, now);
+            let same = held
+                .teams
+                .as_ref()
+                .is_some_and(|h| h.get(&card.id) == Some(&fp));
+            if let Some(h) = &mut next.teams {
+                h.insert(card.id, fp);
+            }
+            if !same {
+                d.teams.push(card);
+            }
+        }
     }
-    d.teams_removed
-        .extend(changes.teams.iter().copied().filter(|t| !teams.contains(t)));
-    d.teams_removed.retain(|t| m.team_visible(*t, vis));
+    for &t in changes.teams.difference(&present) {
+        let was_held = match &held.teams {
+            Some(h) => h.contains_key(&t),
+            None => m.team_visible(t, vis),
+        };
+        if was_held {
+            d.teams_removed.push(t);
+            if let Some(h) = &mut next.teams {
+                h.remove(&t);
+            }
+        }
+    }
     if with_counters {
         let c = m.counters(filter, vis);
         d.protocol_not_open = filter
@@ -609,6 +779,7 @@ fn delta_frame(
             .map(|_| c.counters.geral == 0);
         d.counters = Some(c);
     }
+    let next = next.bounded(cfg.held_max);
     let empty = d.rows.is_empty()
         && d.removed.is_empty()
         && d.agents.is_empty()
@@ -619,9 +790,9 @@ fn delta_frame(
     // An empty delta still moves the client's sequence (so a resume starts later), but
     // only when there is nothing else to say it is skipped by the caller.
     if empty {
-        return Some(Frame::from_static(""));
+        return Some((Frame::from_static(""), next));
     }
-    Some(json(&d))
+    Some((json(&d), next))
 }
 
 /// An audit record a stream asks for (written by the driver).
@@ -649,6 +820,8 @@ pub struct Subscriber {
     filter: Option<Filter>,
     key: Arc<str>,
     sent_seq: u64,
+    /// What its client holds at `sent_seq`.
+    held: Arc<Held>,
     epoch: u64,
     counters_owed: bool,
     last_counters: Option<Instant>,
@@ -695,6 +868,7 @@ impl Subscriber {
             filter: None,
             key: Arc::from(""),
             sent_seq: 0,
+            held: Arc::default(),
             epoch: 0,
             counters_owed: false,
             last_counters: None,
@@ -728,6 +902,7 @@ impl Subscriber {
                     .map(|t| t + self.svc.config().counters_interval),
                 next_frame: None,
                 epoch: self.epoch,
+                held: Arc::clone(&self.held),
             },
             filter,
             &self.vis,
@@ -772,10 +947,14 @@ impl Subscriber {
         self.filter = Some(filter);
         self.rekey();
         let now = self.svc.now();
-        let frames = {
+        let cfg = self.svc.config();
+        let (frames, held) = {
             let live = self.svc.live();
             let filter = self.filter.clone().unwrap_or_default();
             self.epoch = live.epoch;
+            // What the client holds at `resume_from` is not known here (another connection
+            // sent it): the resuming delta is the conservative one, and what the client holds
+            // afterwards is the view now.
             let resumed = resume_from
                 .filter(|s| *s <= live.monitor.seq())
                 .and_then(|from| {
@@ -784,32 +963,33 @@ impl Subscriber {
                         from,
                         &filter,
                         &self.vis,
+                        &Held::default(),
                         true,
-                        self.svc.config().max_delta_sessions,
+                        cfg,
                         now,
                     )
-                    .map(|f| (from, f))
+                    .map(|(f, _)| (from, f))
                 });
             self.sent_seq = live.monitor.seq();
+            let held_now = || {
+                let view = live.monitor.view(&filter, &self.vis, now);
+                Held::of_view(&view, &filter, &self.vis, cfg.held_max)
+            };
             match resumed {
                 Some((from, f)) if f.as_str().is_empty() => {
                     // Nothing changed since: an empty delta confirms the resume.
-                    vec![json(&serde_json::json!({
+                    let frame = json(&serde_json::json!({
                         "type": "delta", "seq": self.sent_seq, "from_seq": from,
                         "rows": [], "removed": [], "agents": [], "agents_removed": [],
                         "teams": [], "teams_removed": []
-                    }))]
+                    }));
+                    (vec![frame], held_now())
                 }
-                Some((_, f)) => vec![f],
-                None => snapshot_frames(
-                    &live,
-                    &filter,
-                    &self.vis,
-                    now,
-                    self.svc.config().snapshot_part_rows,
-                ),
+                Some((_, f)) => (vec![f], held_now()),
+                None => snapshot_frames(&live, &filter, &self.vis, now, cfg),
             }
         };
+        self.held = Arc::new(held);
         self.out.extend(frames);
         self.last_counters = Some(Instant::now());
         self.counters_owed = false;
@@ -841,6 +1021,9 @@ impl Subscriber {
                     return self.resync("lagged");
                 };
                 self.sent_seq = tick.seq;
+                if let Some(held) = &o.held {
+                    self.held = Arc::clone(held);
+                }
                 self.counters_owed = o.owed;
                 if o.counters {
                     self.last_counters = Some(Instant::now());
@@ -891,10 +1074,12 @@ impl Subscriber {
                     self.sent_seq,
                     &filter,
                     &self.vis,
+                    &self.held,
                     with_counters,
-                    cfg.max_delta_sessions,
+                    &cfg,
                     now,
-                );
+                )
+                .map(|(f, held)| (f, Arc::new(held)));
                 cache.deltas.insert(key, f.clone());
                 f
             }
@@ -902,8 +1087,9 @@ impl Subscriber {
         drop(live);
         match frame {
             None => self.resync("lagged"),
-            Some(f) => {
+            Some((f, held)) => {
                 self.sent_seq = seq;
+                self.held = held;
                 self.counters_owed = changes_counters && !with_counters;
                 if with_counters {
                     self.last_counters = Some(at);
