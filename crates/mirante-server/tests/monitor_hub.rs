@@ -1,18 +1,23 @@
 //! The stream hub's per-connection rate limit on a real socket: under continuous load a
 //! connection gets at most one delta per `frame_interval` (merging everything since), while a
 //! subscription whose view changes rarely is not held to a busy one's schedule — its change
-//! goes out at the hub's next tick. No sleeps: every wait is for a frame, with a timeout.
+//! goes out at the hub's next tick. A filtered or restricted connection is sent exactly what
+//! its view lost or changed: its deltas name only rows and cards its client holds and re-send
+//! a card only when it differs, through filter changes and resumes, and its copy of the view
+//! converges to `GET /api/v1/monitor`. No sleeps: every wait is for a frame or for the
+//! stream to be brought to a sequence, with a timeout.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Center, TestApp, customer_message, ok};
+use common::{Center, Cred, TestApp, customer_message, ok, req};
 use futures_util::{SinkExt, StreamExt};
-use mirante_core::{AgentId, EventKind, SessionId};
+use mirante_core::{AgentId, ChannelId, EventKind, SessionId, TeamId};
 use mirante_server::engine::Executed;
 use mirante_server::monitor::LiveConfig;
 use mirante_store::accounts::AccountKind;
@@ -41,6 +46,16 @@ async fn setup(agents: usize) -> (TestApp, SocketAddr, String, Center) {
 }
 
 async fn subscribe(addr: SocketAddr, cookie: &str, filter: Value) -> (Ws, Value) {
+    subscribe_from(addr, cookie, filter, None).await
+}
+
+/// Opens a stream and subscribes (resuming from `resume_from`); its first frame.
+async fn subscribe_from(
+    addr: SocketAddr,
+    cookie: &str,
+    filter: Value,
+    resume_from: Option<u64>,
+) -> (Ws, Value) {
     let mut request = format!("ws://{addr}/api/v1/monitor/live")
         .into_client_request()
         .unwrap();
@@ -51,11 +66,18 @@ async fn subscribe(addr: SocketAddr, cookie: &str, filter: Value) -> (Ws, Value)
     );
     headers.insert("origin", format!("http://{addr}").parse().unwrap());
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let msg = json!({"type": "subscribe", "filter": filter}).to_string();
-    ws.send(Message::Text(msg.into())).await.unwrap();
-    let snapshot = next(&mut ws).await;
-    assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
-    (ws, snapshot)
+    let msg = json!({"type": "subscribe", "filter": filter, "resume_from": resume_from});
+    ws.send(Message::Text(msg.to_string().into()))
+        .await
+        .unwrap();
+    let first = next(&mut ws).await;
+    let expected = if resume_from.is_some() {
+        "delta"
+    } else {
+        "snapshot"
+    };
+    assert_eq!(first["type"], expected, "{first}");
+    (ws, first)
 }
 
 /// The next frame, whatever its type.
@@ -232,4 +254,443 @@ async fn under_continuous_load_a_connection_gets_at_most_one_delta_per_frame_int
             at.duration_since(started)
         );
     }
+}
+
+/// A second team with its own channel (routing straight to it) and one agent logged in.
+async fn second_team(e: &mirante_server::engine::EngineHandle) -> (TeamId, ChannelId, AgentId) {
+    let team = ok(e, json!({"type": "create_team", "name": "Vendas"})).await;
+    let team = created(&team, |k| match k {
+        EventKind::TeamCreated { team } => Some(team.id),
+        _ => None,
+    });
+    let flow = ok(
+        e,
+        json!({"type": "create_flow", "def": {"name": "v", "start": "r",
+                            "steps": {"r": {"kind": "route", "team": team}}}}),
+    )
+    .await;
+    let flow = created(&flow, |k| match k {
+        EventKind::FlowCreated { flow } => Some(flow.id),
+        _ => None,
+    });
+    let channel = ok(
+        e,
+        json!({"type": "create_channel", "kind": "webchat", "name": "Loja", "flow": flow}),
+    )
+    .await;
+    let channel = created(&channel, |k| match k {
+        EventKind::ChannelCreated { channel } => Some(channel.id),
+        _ => None,
+    });
+    let agent = ok(
+        e,
+        json!({"type": "create_agent", "name": "Vendedor", "email": "vendedor@example.com",
+               "teams": [team]}),
+    )
+    .await;
+    let agent = created(&agent, |k| match k {
+        EventKind::AgentCreated { agent } => Some(agent.id),
+        _ => None,
+    });
+    ok(e, json!({"type": "agent_login", "agent": agent})).await;
+    (team, channel, agent)
+}
+
+/// A customer writes on `channel`; its session.
+async fn writes(
+    e: &mirante_server::engine::EngineHandle,
+    channel: ChannelId,
+    who: &str,
+) -> SessionId {
+    let done = ok(
+        e,
+        json!({"type": "customer_message", "channel": channel, "identifier": who, "text": "oi"}),
+    )
+    .await;
+    created(&done, |k| match k {
+        EventKind::SessionStarted { session, .. } => Some(*session),
+        _ => None,
+    })
+}
+
+/// Traffic on both teams: arrivals, answers, finishes (some sessions wait: team B has one
+/// agent).
+async fn round(
+    e: &mirante_server::engine::EngineHandle,
+    c: &Center,
+    channel_b: ChannelId,
+    agent_b: AgentId,
+    i: usize,
+) {
+    common::traffic(e, c, 4 + i).await;
+    for k in 0..3 {
+        let s = writes(e, channel_b, &format!("55210000{i}{k}")).await;
+        if k == 0 {
+            ok(
+                e,
+                json!({"type": "finish", "session": s, "by": {"agent": agent_b}}),
+            )
+            .await;
+        }
+    }
+}
+
+/// A card as compared: without what only the clock moves.
+fn timeless(card: &Value) -> Value {
+    let mut c = card.clone();
+    if let Some(o) = c.as_object_mut() {
+        o.remove("in_status_ms");
+    }
+    c
+}
+
+fn by_id(list: &Value) -> BTreeMap<u64, Value> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["id"].as_u64().unwrap(), v.clone()))
+        .collect()
+}
+
+fn ids(list: &Value) -> Vec<u64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect()
+}
+
+/// A client's copy of its view, built from the frames as the web client builds it; on the
+/// way it checks that every delta is minimal: it removes only what the copy holds and
+/// re-sends a card only when it differs from the copy's.
+#[derive(Debug, Default)]
+struct Copy {
+    seq: u64,
+    rows: BTreeMap<u64, Value>,
+    agents: BTreeMap<u64, Value>,
+    teams: BTreeMap<u64, Value>,
+    deltas: usize,
+}
+
+impl Copy {
+    fn rows_of(&mut self, phases: &Value) {
+        for list in ["bot", "waiting", "human"] {
+            self.rows.extend(by_id(&phases[list]));
+        }
+    }
+
+    /// Applies a frame; `exact`: a delta must be minimal (a resuming delta is not: the
+    /// server does not know what the client held).
+    fn apply(&mut self, v: &Value, exact: bool) {
+        match v["type"].as_str().unwrap() {
+            "snapshot" => {
+                self.rows.clear();
+                self.rows_of(&v["phases"]);
+                self.agents = by_id(&v["agents"]);
+                self.teams = by_id(&v["teams"]);
+                self.seq = v["seq"].as_u64().unwrap();
+            }
+            "snapshot_part" => self.rows_of(&v["phases"]),
+            "delta" => {
+                self.deltas += 1;
+                assert!(v["from_seq"].as_u64().unwrap() >= self.seq || !exact, "{v}");
+                for id in ids(&v["removed"]) {
+                    let held = self.rows.remove(&id).is_some();
+                    assert!(held || !exact, "removed {id}, never held: {v}");
+                }
+                self.rows.extend(by_id(&v["rows"]));
+                for id in ids(&v["agents_removed"]) {
+                    let held = self.agents.remove(&id).is_some();
+                    assert!(held || !exact, "agent {id} removed, never held: {v}");
+                }
+                for (id, card) in by_id(&v["agents"]) {
+                    let old = self.agents.insert(id, card.clone());
+                    assert!(
+                        !exact || old.as_ref().map(timeless) != Some(timeless(&card)),
+                        "agent card {id} re-sent unchanged: {v}"
+                    );
+                }
+                for id in ids(&v["teams_removed"]) {
+                    let held = self.teams.remove(&id).is_some();
+                    assert!(held || !exact, "team {id} removed, never held: {v}");
+                }
+                for (id, card) in by_id(&v["teams"]) {
+                    let old = self.teams.insert(id, card.clone());
+                    assert!(
+                        !exact || old.as_ref() != Some(&card),
+                        "team card {id} re-sent unchanged: {v}"
+                    );
+                }
+                self.seq = v["seq"].as_u64().unwrap();
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads frames up to a ping's heartbeat (call once the stream is brought to the model's
+    /// sequence: every frame up to there is before the heartbeat), applying them.
+    async fn settle(&mut self, ws: &mut Ws) -> Vec<Value> {
+        ws.send(Message::Text(json!({"type": "ping"}).to_string().into()))
+            .await
+            .unwrap();
+        let mut frames = Vec::new();
+        loop {
+            let v = next(ws).await;
+            if v["type"] == "heartbeat" {
+                return frames;
+            }
+            self.apply(&v, true);
+            frames.push(v);
+        }
+    }
+
+    /// Equal to the REST answer for the same filter, as far as the stream carries it.
+    fn assert_matches(&self, rest: &Value, what: &str) {
+        let mut rows = BTreeMap::new();
+        for list in ["bot", "waiting", "human"] {
+            rows.extend(by_id(&rest["phases"][list]));
+        }
+        assert_eq!(self.rows, rows, "{what}: rows");
+        let timeless_all = |m: &BTreeMap<u64, Value>| {
+            m.iter()
+                .map(|(k, v)| (*k, timeless(v)))
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert_eq!(
+            timeless_all(&self.agents),
+            timeless_all(&by_id(&rest["agents"])),
+            "{what}: agents"
+        );
+        assert_eq!(self.teams, by_id(&rest["teams"]), "{what}: teams");
+    }
+}
+
+/// `GET /api/v1/monitor` with `query`.
+async fn rest_view(app: &TestApp, cookie: &str, query: &str) -> Value {
+    let answer = app
+        .call(req(
+            "GET",
+            &format!("/api/v1/monitor{query}"),
+            &Cred::Cookie(cookie.to_owned()),
+            None,
+        ))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    serde_json::from_str(&answer.body).unwrap()
+}
+
+/// Brings every stream to the engine's sequence (read-your-writes).
+async fn settled(app: &TestApp) -> u64 {
+    let seq = app.engine.handle.durable_seq();
+    app.state.monitor.wait_for(seq).await;
+    tokio::time::timeout(WAIT, app.state.monitor.wait_streams(seq))
+        .await
+        .expect("the streams brought to the model's sequence in time");
+    seq
+}
+
+#[tokio::test]
+async fn a_filtered_connection_is_sent_nothing_about_what_it_does_not_show() {
+    live(Duration::from_millis(5), Duration::from_millis(1));
+    let (app, addr, cookie, c) = setup(2).await;
+    let e = &app.engine.handle;
+    let (team_b, channel_b, agent_b) = second_team(e).await;
+    let (mine, a) = served(&app, &c, "5511900000001").await;
+    let (theirs, other) = served(&app, &c, "5511900000002").await;
+    assert_ne!(a, other, "one session each");
+    let elsewhere = writes(e, channel_b, "552100000001").await;
+    app.state.monitor.wait_for(e.durable_seq()).await;
+    let (mut all, _) = subscribe(addr, &cookie, json!({})).await;
+    let (mut ws, snapshot) = subscribe(addr, &cookie, json!({"agents": [a]})).await;
+    let mut copy = Copy::default();
+    copy.apply(&snapshot, true);
+    assert_eq!(copy.rows.keys().copied().collect::<Vec<_>>(), vec![mine.0]);
+    assert_eq!(copy.agents.keys().copied().collect::<Vec<_>>(), vec![a.0]);
+    assert_eq!(
+        copy.teams.keys().copied().collect::<Vec<_>>(),
+        vec![c.team.0]
+    );
+
+    // Only what it does not show changes: the other agent's session in the same team (its
+    // team card as this view shows it does not change), the other team's session and agent.
+    for i in 0..5 {
+        customer_message(e, &c, "5511900000002", &format!("m{i}")).await;
+        ok(
+            e,
+            json!({"type": "agent_message", "session": theirs, "agent": other, "text": "ok"}),
+        )
+        .await;
+        ok(
+            e,
+            json!({"type": "customer_message", "channel": channel_b,
+                     "identifier": "552100000001", "text": format!("m{i}")}),
+        )
+        .await;
+        ok(
+            e,
+            json!({"type": "agent_message", "session": elsewhere, "agent": agent_b, "text": "ok"}),
+        )
+        .await;
+    }
+    let quiet = settled(&app).await;
+    // The unfiltered connection saw it all...
+    let mut everything = Copy::default();
+    let frames = everything.settle(&mut all).await;
+    assert!(frames.iter().any(|f| has_row(f, theirs)), "{frames:?}");
+    assert!(frames.iter().any(|f| has_row(f, elsewhere)), "{frames:?}");
+    // ... the filtered one nothing at all.
+    let frames = copy.settle(&mut ws).await;
+    assert!(frames.is_empty(), "noise: {frames:?}");
+
+    // Its own session changes: its row, and nothing else (its card and team card are as
+    // they were).
+    customer_message(e, &c, "5511900000001", "ainda aí?").await;
+    settled(&app).await;
+    let frames = copy.settle(&mut ws).await;
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    let d = &frames[0];
+    assert!(has_row(d, mine), "{d}");
+    assert!(d["seq"].as_u64().unwrap() > quiet);
+    assert_eq!(d["rows"].as_array().unwrap().len(), 1, "{d}");
+    for list in [
+        "removed",
+        "agents",
+        "agents_removed",
+        "teams",
+        "teams_removed",
+    ] {
+        assert!(d[list].as_array().unwrap().is_empty(), "{list}: {d}");
+    }
+
+    // Its session finishes: it is told of that session (and of its card and team card,
+    // which changed), never of the others.
+    ok(
+        e,
+        json!({"type": "finish", "session": mine, "by": {"agent": a}}),
+    )
+    .await;
+    ok(
+        e,
+        json!({"type": "finish", "session": elsewhere, "by": {"agent": agent_b}}),
+    )
+    .await;
+    settled(&app).await;
+    let frames = copy.settle(&mut ws).await;
+    let removed: Vec<u64> = frames.iter().flat_map(|f| ids(&f["removed"])).collect();
+    assert_eq!(removed, vec![mine.0], "{frames:?}");
+    assert!(copy.rows.is_empty());
+    let cards: Vec<u64> = frames
+        .iter()
+        .flat_map(|f| by_id(&f["agents"]).into_keys())
+        .collect();
+    assert_eq!(cards, vec![a.0], "its card, once: {frames:?}");
+    assert_eq!(copy.agents[&a.0]["open"], 0);
+    for f in &frames {
+        assert!(!by_id(&f["teams"]).contains_key(&team_b.0), "{f}");
+        assert!(
+            ids(&f["agents_removed"]).is_empty() && ids(&f["teams_removed"]).is_empty(),
+            "{f}"
+        );
+    }
+    copy.assert_matches(
+        &rest_view(&app, &cookie, &format!("?agent={}", a.0)).await,
+        "agent filter",
+    );
+}
+
+#[tokio::test]
+async fn every_view_converges_to_the_rest_answer_through_filter_changes_and_resumes() {
+    live(Duration::from_millis(5), Duration::from_millis(1));
+    let (app, addr, cookie, c) = setup(3).await;
+    let e = &app.engine.handle;
+    let (team_b, channel_b, agent_b) = second_team(e).await;
+    let group = app.group("Suporte", false, &["monitor.view"], Some(&[c.team]));
+    let supervisor = app.account("sup@example.com", AccountKind::Admin { group });
+    let sup = app.session(supervisor).await;
+    app.state.monitor.wait_for(e.durable_seq()).await;
+    // (cookie, filter as subscribed, the same as a query string)
+    let views: Vec<(&str, Value, String)> = vec![
+        (&cookie, json!({}), String::new()),
+        (
+            &cookie,
+            json!({"agents": [c.agents[0]]}),
+            format!("?agent={}", c.agents[0].0),
+        ),
+        (
+            &cookie,
+            json!({"teams": [team_b]}),
+            format!("?team={}", team_b.0),
+        ),
+        (
+            &cookie,
+            json!({"channels": [c.channel]}),
+            format!("?channel={}", c.channel.0),
+        ),
+        (&sup, json!({}), String::new()),
+        (
+            &sup,
+            json!({"agents": [c.agents[1]]}),
+            format!("?agent={}", c.agents[1].0),
+        ),
+    ];
+    let mut open = Vec::new();
+    for (who, filter, _) in &views {
+        let (ws, snapshot) = subscribe(addr, who, filter.clone()).await;
+        let mut copy = Copy::default();
+        copy.apply(&snapshot, true);
+        open.push((ws, copy));
+    }
+    for (i, what) in ["first round", "after a filter change", "after a resume"]
+        .into_iter()
+        .enumerate()
+    {
+        if i == 1 {
+            // Filter change on the same connection: a fresh snapshot, then deltas as before.
+            let (ws, copy) = &mut open[1];
+            ws.send(Message::Text(
+                json!({"type": "subscribe", "filter": {"agents": [c.agents[2]]}})
+                    .to_string()
+                    .into(),
+            ))
+            .await
+            .unwrap();
+            loop {
+                let v = next(ws).await;
+                copy.apply(&v, true);
+                if v["type"] == "snapshot" {
+                    break;
+                }
+            }
+        }
+        if i == 2 {
+            // Reconnect and resume from what each copy shows.
+            for (k, (who, filter, _)) in views.iter().enumerate() {
+                let filter = if k == 1 {
+                    json!({"agents": [c.agents[2]]})
+                } else {
+                    filter.clone()
+                };
+                let from = open[k].1.seq;
+                let (ws, first) = subscribe_from(addr, who, filter, Some(from)).await;
+                open[k].1.apply(&first, false);
+                open[k].0 = ws;
+            }
+        }
+        round(e, &c, channel_b, agent_b, i).await;
+        settled(&app).await;
+        for (k, (who, _, query)) in views.iter().enumerate() {
+            let query = if k == 1 && i > 0 {
+                format!("?agent={}", c.agents[2].0)
+            } else {
+                query.clone()
+            };
+            let (ws, copy) = &mut open[k];
+            copy.settle(ws).await;
+            let rest = rest_view(&app, who, &query).await;
+            copy.assert_matches(&rest, &format!("{what}, view {k} ({query})"));
+        }
+    }
+    // The restricted supervisor never held anything of team B.
+    assert!(!open[4].1.teams.contains_key(&team_b.0));
+    assert!(open.iter().all(|(_, copy)| copy.deltas > 0));
 }

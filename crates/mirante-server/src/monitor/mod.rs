@@ -352,6 +352,13 @@ impl MonitorService {
         let _ = rx.wait_for(|s| *s >= seq).await;
     }
 
+    /// Waits until every stream connection has been brought to `seq` (its frames up to there
+    /// handed to its driver, or nothing to send): with [`MonitorService::wait_for`], a
+    /// read-your-writes wait on the stream (tests).
+    pub async fn wait_streams(&self, seq: u64) {
+        self.inner.hub.wait_settled(seq).await;
+    }
+
     /// Waits until today's per-team figures of the current model are complete (B-1: after a
     /// bootstrap they are rebuilt from the log in the background).
     pub async fn wait_day_figures(&self) {

@@ -26,7 +26,7 @@ use mirante_monitor::{
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::time::Instant;
 
 use super::{Fact, Follower, LiveConfig, LiveModel, MessageView, MonitorService};
@@ -35,13 +35,16 @@ use crate::auth::AuthState;
 /// One frame as written on the wire (JSON text, cheap to clone and share).
 pub type Frame = Utf8Bytes;
 
+/// A delta and what its client holds once it has it.
+type Computed = (Frame, Arc<Held>);
+
 /// Frames computed once per (range, subscription) and shared by every connection with the
 /// same subscription at the same sequence.
 #[derive(Debug, Default)]
 pub struct FrameCache {
     seq: u64,
     epoch: u64,
-    deltas: HashMap<(u64, bool, Arc<str>), Option<(Frame, Arc<Held>)>>,
+    deltas: HashMap<(u64, bool, Arc<str>), Option<Computed>>,
     snapshots: HashMap<Arc<str>, Frame>,
 }
 
@@ -170,6 +173,9 @@ pub struct Hub {
     registry: Mutex<Registry>,
     ticks: broadcast::Sender<Arc<Tick>>,
     wake: Notify,
+    /// After each tick (once it is published): the lowest sequence a registered connection
+    /// is at — every connection has been sent what it needs up to there.
+    settled: watch::Sender<u64>,
 }
 
 impl Default for Hub {
@@ -178,6 +184,7 @@ impl Default for Hub {
             registry: Mutex::new(Registry::default()),
             ticks: broadcast::Sender::new(TICKS_KEPT),
             wake: Notify::new(),
+            settled: watch::Sender::new(0),
         }
     }
 }
@@ -229,8 +236,8 @@ impl Hub {
             connections,
             ..
         } = &mut *registry;
-        type Computed = (Option<(Frame, Arc<Held>)>, bool, bool);
-        let mut computed: HashMap<(Arc<str>, u64, bool, bool), Computed> = HashMap::new();
+        type Outcomes = (Option<Computed>, bool, bool);
+        let mut computed: HashMap<(Arc<str>, u64, bool, bool), Outcomes> = HashMap::new();
         let mut outcomes = HashMap::new();
         let mut next = Next::default();
         for (id, r) in connections.iter_mut() {
@@ -307,12 +314,21 @@ impl Hub {
             }
             next.note(r, false, at);
         }
+        let settled = connections.values().map(|r| r.from).min().unwrap_or(seq);
         drop(registry);
         drop(live);
         if !outcomes.is_empty() {
             let _ = self.ticks.send(Arc::new(Tick { seq, outcomes }));
         }
+        self.settled.send_replace(settled);
         next
+    }
+
+    /// Waits until every registered connection is at `seq` or later: its frames up to there
+    /// are on its way (published to its driver), or it had nothing to be sent.
+    pub async fn wait_settled(&self, seq: u64) {
+        let mut rx = self.settled.subscribe();
+        let _ = rx.wait_for(|s| *s >= seq).await;
     }
 }
 
@@ -1312,6 +1328,15 @@ pub async fn drive<O: Outbound>(
             heartbeat_at = Instant::now() + heartbeat;
         }
         tokio::select! {
+            // A tick before the client's input: the frames of a state go out before the answer
+            // to a message read after it (a ping's heartbeat carries the last frame's `seq`).
+            biased;
+            tick = ticks.recv() => match tick {
+                Ok(tick) => sub.on_tick(&tick),
+                // More than `TICKS_KEPT` ticks behind: catch up on our own.
+                Err(RecvError::Lagged(_)) => sub.flush(),
+                Err(RecvError::Closed) => break,
+            },
             text = async {
                 match input.as_mut() {
                     Some(rx) => rx.recv().await,
@@ -1320,12 +1345,6 @@ pub async fn drive<O: Outbound>(
             } => match text {
                 Some(text) => sub.handle_text(&text),
                 None => break,
-            },
-            tick = ticks.recv() => match tick {
-                Ok(tick) => sub.on_tick(&tick),
-                // More than `TICKS_KEPT` ticks behind: catch up on our own.
-                Err(RecvError::Lagged(_)) => sub.flush(),
-                Err(RecvError::Closed) => break,
             },
             fact = facts.recv() => match fact {
                 Ok(f) => sub.on_fact(&f),
