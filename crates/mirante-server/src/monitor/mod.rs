@@ -22,7 +22,8 @@
 //! [`stream::Hub`] with the last sequence it sent. A hub task ticks at most once per frame
 //! interval (at once after a quiet period): under the model's read lock it computes one delta
 //! per (subscription, starting sequence) from the ring's changes and the model at the current
-//! sequence (B-2: rows, cards and counters from one state) and publishes them on a `watch`;
+//! sequence (B-2: rows, cards and counters from one state) — naming only what the
+//! connection's client holds (`stream::Held`) — and publishes them on a bounded broadcast;
 //! every connection of a subscription writes the same shared frame (fan-out by topic, not by
 //! user). A connection that missed a tick computes its own catch-up delta, or resyncs. See
 //! [`stream`] and ARCHITECTURE.md.

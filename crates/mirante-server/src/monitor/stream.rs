@@ -167,7 +167,9 @@ pub struct Tick {
 /// writes it; none computes anything on the hot path, and a connection busy writing stays
 /// aligned with its subscription (it writes the ticks it fell behind on in one flush). One
 /// further behind computes its own catch-up delta from the ring, or resyncs. Counters ride
-/// on a frame at most every `counters_interval` per connection.
+/// on a frame at most every `counters_interval` per connection. Each connection's [`Held`]
+/// state (what its client holds) makes the delta exact and minimal: it removes only what the
+/// client holds and re-sends only cards that differ.
 #[derive(Debug)]
 pub struct Hub {
     registry: Mutex<Registry>,
