@@ -482,11 +482,10 @@ fn quoted(s: &str) -> String {
     s.replace('\'', "''")
 }
 
-/// The JSON of a view as the server writes it: into a buffer of the hinted size.
+/// The JSON of a view as the server writes it (`MonitorView::to_json`: one buffer of the
+/// hinted size, the rows written field by field; the same bytes as `serde_json::to_vec`).
 fn to_json(v: &MonitorView) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.json_size_hint());
-    serde_json::to_writer(&mut out, v).unwrap_or_else(|e| panic!("json: {e}"));
-    out
+    v.to_json()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -573,15 +572,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .unwrap_or(1_000);
         let json = std::env::var("P3_JSON").is_ok_and(|v| v == "1");
         let t = Instant::now();
+        // Per view: the view alone, then (with `P3_JSON=1`) its JSON by the server's writer
+        // and by `serde_json::to_vec`, then its drop, each timed on its own, interleaved.
+        let mut each: [Vec<f64>; 4] = Default::default();
+        let mut time = |i: usize, f: &mut dyn FnMut()| {
+            let one = Instant::now();
+            f();
+            each[i].push(one.elapsed().as_secs_f64() * 1e6);
+        };
         for _ in 0..n {
-            let view = m.view(&f, &v, now);
-            if json {
-                black_box(to_json(&view));
+            let mut view = None;
+            time(0, &mut || view = Some(m.view(&f, &v, now)));
+            if json && let Some(view) = &view {
+                time(1, &mut || {
+                    black_box(to_json(view));
+                });
+                time(2, &mut || {
+                    black_box(serde_json::to_vec(view).unwrap_or_default());
+                });
             }
-            black_box(view);
+            time(3, &mut || drop(black_box(view.take())));
         }
         let per = t.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64;
-        println!("{which}: {n} views, {per:.1} µs per view");
+        // On a shared machine the fastest runs are the ones nothing else disturbed.
+        let mut line = format!("{which}: {n} views, {per:.1} µs per iteration");
+        for (name, v) in ["view", "to_json", "serde_json", "drop"]
+            .iter()
+            .zip(&mut each)
+        {
+            if v.is_empty() {
+                continue;
+            }
+            v.sort_by(f64::total_cmp);
+            let at = |q: f64| v[((v.len() - 1) as f64 * q) as usize];
+            line += &format!(
+                "; {name} µs min {:.1} p10 {:.1} median {:.1}",
+                at(0.0),
+                at(0.1),
+                at(0.5)
+            );
+        }
+        println!("{line}");
         return Ok(());
     }
     let db = sql_load(m, now)?;
@@ -713,8 +744,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let base = measure(c.iters.1, || {
             black_box(sql_answer(&db).unwrap_or_else(|e| panic!("sql: {e}")));
         });
-        // JSON of the same view: as `axum::Json` wrote it before (a growing buffer), and as
-        // the server writes it now (one buffer of the hinted size).
+        // JSON of the same view: as `serde_json::to_vec` writes it (what `axum::Json` did), and
+        // as the server writes it now (`MonitorView::to_json`).
         let json_plain = measure(c.iters.1, || {
             black_box(serde_json::to_vec(&view).unwrap_or_default());
         });
@@ -759,7 +790,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         data.simulate_s
     );
     println!(
-        "| query | rows | monitor median µs | monitor p99 µs | SQLite median µs | SQLite p99 µs | ratio (median) | JSON µs, growing buffer | JSON µs, sized buffer | server µs (view + JSON) | ratio with JSON on both sides |"
+        "| query | rows | monitor median µs | monitor p99 µs | SQLite median µs | SQLite p99 µs | ratio (median) | JSON µs, serde_json::to_vec | JSON µs, server's writer | server µs (view + JSON) | ratio with JSON on both sides |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut json = Vec::new();
@@ -780,7 +811,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             l.server.median_us
         );
         json.push(format!(
-            "{{\"query\":\"{}\",\"rows\":{},\"monitor_median_us\":{:.1},\"monitor_p99_us\":{:.1},\"sql_median_us\":{:.0},\"sql_p99_us\":{:.0},\"ratio\":{ratio:.1},\"json_growing_median_us\":{:.0},\"json_sized_median_us\":{:.0},\"server_median_us\":{:.0},\"server_p99_us\":{:.0},\"ratio_with_json\":{ratio_json:.2}}}",
+            "{{\"query\":\"{}\",\"rows\":{},\"monitor_median_us\":{:.1},\"monitor_p99_us\":{:.1},\"sql_median_us\":{:.0},\"sql_p99_us\":{:.0},\"ratio\":{ratio:.1},\"json_serde_median_us\":{:.0},\"json_server_median_us\":{:.0},\"server_median_us\":{:.0},\"server_p99_us\":{:.0},\"ratio_with_json\":{ratio_json:.2}}}",
             l.name,
             l.rows,
             l.mon.median_us,

@@ -12,6 +12,7 @@
 //! every counter, tab, filter option and lookup. The design note is `docs/monitor.md`.
 
 mod filter;
+mod json;
 mod monitor;
 mod query;
 mod stats;

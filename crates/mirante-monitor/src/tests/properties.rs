@@ -667,6 +667,12 @@ fn check(w: &World, day: &DayOracle, views: &[(Filter, Visibility)]) -> Result<(
         prop_assert_eq!(cheap.unfiltered_counters, v.unfiltered_counters);
         let oracle = naive_view(w.core.state(), day, m.seq(), f, vis, w.now);
         prop_assert_eq!(&v, &oracle, "filter {:?} vis {:?}", f, vis);
+        let (mine, serde) = (v.to_json(), serde_json::to_vec(&v).unwrap_or_default());
+        prop_assert_eq!(
+            String::from_utf8_lossy(&mine),
+            String::from_utf8_lossy(&serde),
+            "the server's JSON writer differs from serde_json"
+        );
         let opts = m.filter_options(vis);
         for a in &opts.agents {
             prop_assert!(m.agent_visible(a.id, vis));

@@ -130,11 +130,9 @@ async fn monitor_view(
     let vis = visibility(&state, &auth.principal).await;
     let now = state.monitor.now();
     let view = state.monitor.live().monitor.view(&filter, &vis, now);
-    // Written once into a buffer of the right size (a large answer would otherwise be copied
-    // every time it outgrows its buffer), after the model's lock is released.
-    let mut body = Vec::with_capacity(view.json_size_hint());
-    serde_json::to_writer(&mut body, &view)
-        .map_err(|e| ApiError::Internal(format!("monitor view: {e}")))?;
+    // Written after the model's lock is released, once, into a buffer of the right size, the
+    // rows field by field (the same bytes as `serde_json`, several times faster: P3).
+    let body = view.to_json();
     Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
