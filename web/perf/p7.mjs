@@ -60,14 +60,16 @@ const args = parseArgs(process.argv.slice(2), {
   'ui-root': '',
   scroll: 'yes',
   load: process.env.P7_LOAD ?? 'demo',
-  // the demo's default: 4 800 agents (PERFORMANCE.md's large center: up to 5 000) at twice
-  // real time, ~1 000 events/s; the HTTP simulator's: 300 agents
+  // the demo's default: 6 000 agents at 1.6 × real time: ≥ 10 000 live sessions within
+  // ~30 s of filling (≈7 500 in service, ≈1 700 waiting, ≈850 in the bot) and ~960 events/s,
+  // the P7 target's 10 000 rows and 1 000 updates/s (scale 160, speed 2 — 4 800 agents,
+  // PERFORMANCE.md's large center — settles at ~8 600 rows); the HTTP simulator's: 300 agents
   scale: '',
-  speed: 2,
+  speed: 1.6,
   seed: 7,
   'fill-seconds': 600,
 })
-args.scale ||= args.load === 'demo' ? 160 : 10
+args.scale ||= args.load === 'demo' ? 200 : 10
 const ROWS = Number(args.rows)
 const RATE = Number(args.rate)
 const SECONDS = Number(args.seconds)
