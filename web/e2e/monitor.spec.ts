@@ -138,6 +138,8 @@ test('a new customer appears without reload', async ({ page }) => {
   await page.goto(`${center.url}/login`)
   await login(page)
   await page.getByTestId('tab-fases').click()
+  // the snapshot is in (the counters read 0 until it is)
+  await expect(page.getByTestId('phase-bot')).toBeVisible()
   const before = await counter(page, 'geral')
   await center.customer('5511966660001', 'Nova Cliente', center.channels.whatsapp)
   await expect(page.getByTestId('counter-geral-value')).toHaveText(String(before + 1))
