@@ -614,23 +614,19 @@ fn every_open_session(filter: &Filter, vis: &Visibility) -> bool {
     filter.is_empty() && vis.teams.is_none()
 }
 
-/// Feeds JSON into a hasher.
-struct HashWriter(std::hash::DefaultHasher);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
+/// A value's fingerprint: its JSON, hashed in one piece (a reused buffer: a hasher fed
+/// serde's many small writes costs more than the JSON itself).
 fn fingerprint<T: Serialize>(value: &T) -> u64 {
-    let mut w = HashWriter(std::hash::DefaultHasher::new());
-    let _ = serde_json::to_writer(&mut w, value);
-    w.0.finish()
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUF.with_borrow_mut(|buf| {
+        buf.clear();
+        let _ = serde_json::to_writer(&mut *buf, value);
+        let mut h = std::hash::DefaultHasher::new();
+        h.write(buf);
+        h.finish()
+    })
 }
 
 /// An agent card's fingerprint, without what only the clock moves (`in_status_ms`: `since`
