@@ -100,6 +100,26 @@ pub struct SessionRow {
     pub agent_name: Option<Arc<str>>,
 }
 
+/// A row in a per-team index, with the attribute a filter most often adds to a team
+/// (M-52, the channel) beside it: a team-scoped view with a channel tests it without
+/// reading the row (a cache miss for every row that does not match).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TeamEntry {
+    /// The row's channel (a session never changes channel).
+    pub channel: ChannelId,
+    /// The row.
+    pub row: Arc<SessionRow>,
+}
+
+impl TeamEntry {
+    fn of(row: &Arc<SessionRow>) -> TeamEntry {
+        TeamEntry {
+            channel: row.channel,
+            row: row.clone(),
+        }
+    }
+}
+
 /// M-31 order: oldest first (ties: queue order).
 pub(crate) type WaitKey = (Timestamp, i64, SessionId);
 /// M-32 order: longest in service first.
@@ -271,9 +291,9 @@ pub(crate) struct Live {
     /// Sessions with an agent, longest in service first (M-32).
     pub human: BTreeMap<HumanKey, Arc<SessionRow>>,
     /// Waiting sessions of each team, oldest first.
-    pub team_waiting: HashMap<TeamId, BTreeMap<WaitKey, Arc<SessionRow>>>,
+    pub team_waiting: HashMap<TeamId, BTreeMap<WaitKey, TeamEntry>>,
     /// Sessions in service of each team, longest first.
-    pub team_human: HashMap<TeamId, BTreeMap<HumanKey, Arc<SessionRow>>>,
+    pub team_human: HashMap<TeamId, BTreeMap<HumanKey, TeamEntry>>,
     /// Open sessions of each channel.
     pub by_channel: HashMap<ChannelId, BTreeSet<SessionId>>,
     /// Contacts by exact name.
@@ -780,6 +800,7 @@ impl Monitor {
                     .into_iter()
                     .flat_map(|m| m.values()),
             )
+            .map(|e| &e.row)
             .filter(|r| r.team_name.as_deref() != Some(name.as_deref().unwrap_or("")))
             .map(|r| r.id)
             .collect();
@@ -1085,7 +1106,7 @@ impl Live {
                     self.team_waiting
                         .entry(t)
                         .or_default()
-                        .insert(key, row.clone());
+                        .insert(key, TeamEntry::of(row));
                 }
             }
             Phase::Human => {
@@ -1095,7 +1116,7 @@ impl Live {
                     self.team_human
                         .entry(t)
                         .or_default()
-                        .insert(key, row.clone());
+                        .insert(key, TeamEntry::of(row));
                 }
                 if let Some(a) = row.agent {
                     self.with_agent(a, |a| {
@@ -1170,20 +1191,29 @@ impl Live {
                 *slot = row.clone();
             }
         }
+        fn put_entry<K: Ord>(
+            map: Option<&mut BTreeMap<K, TeamEntry>>,
+            key: &K,
+            row: &Arc<SessionRow>,
+        ) {
+            if let Some(slot) = map.and_then(|m| m.get_mut(key)) {
+                *slot = TeamEntry::of(row);
+            }
+        }
         match row.phase {
             Phase::Bot => put(Some(&mut self.bot), &row.id, row),
             Phase::Waiting => {
                 let key = row.wait_key();
                 put(Some(&mut self.waiting), &key, row);
                 if let Some(t) = row.team {
-                    put(self.team_waiting.get_mut(&t), &key, row);
+                    put_entry(self.team_waiting.get_mut(&t), &key, row);
                 }
             }
             Phase::Human => {
                 let key = row.human_key();
                 put(Some(&mut self.human), &key, row);
                 if let Some(t) = row.team {
-                    put(self.team_human.get_mut(&t), &key, row);
+                    put_entry(self.team_human.get_mut(&t), &key, row);
                 }
                 if let Some(info) = row.agent.and_then(|a| self.agents.get_mut(&a))
                     && let Ok(at) = info.rows.binary_search_by_key(&key, |r| r.human_key())

@@ -9,7 +9,7 @@
 
 use crate::filter::{Filter, Visibility, normalize_number};
 use crate::monitor::HashMap;
-use crate::monitor::{AgentInfo, Monitor, SessionRow, WaitKey, slot};
+use crate::monitor::{AgentInfo, Monitor, SessionRow, TeamEntry, WaitKey, slot};
 use crate::view::{
     AgentCard, AgentStatus, ChannelOption, CounterPair, Counters, FilterOptions, MonitorView,
     Named, Phases, ProtocolStatus, SessionView, TeamCard,
@@ -41,12 +41,9 @@ impl Query<'_> {
             && (self.filter.teams.is_empty() || self.filter.teams.contains(&team))
     }
 
-    /// Conditions other than the team's: agents, channels, contact, protocol.
-    fn has_row_conditions(&self) -> bool {
-        !self.filter.agents.is_empty()
-            || !self.filter.channels.is_empty()
-            || self.contacts.is_some()
-            || self.protocol.is_some()
+    /// Conditions other than the team's and the channel's: agents, contact, protocol.
+    fn has_row_conditions_beyond_channel(&self) -> bool {
+        !self.filter.agents.is_empty() || self.contacts.is_some() || self.protocol.is_some()
     }
 
     /// [`Query::matches`] for a row of a team that [`Query::takes_team`].
@@ -205,13 +202,17 @@ impl Monitor {
                 .sum();
             consider(size, Pick::Channels);
         }
+        // A team's index is walked in order and tests the channel on its entries, without
+        // reading a row that does not match; the other sets read every candidate row (a
+        // cache miss each) and sort the matches. An index entry costs a fraction of that.
+        const TEAM_ENTRY_COST: usize = 4;
         if !q.filter.teams.is_empty() {
-            let size = q.filter.teams.iter().map(|t| self.team_size(*t)).sum();
-            consider(size, Pick::Teams(&q.filter.teams));
+            let size: usize = q.filter.teams.iter().map(|t| self.team_size(*t)).sum();
+            consider(size / TEAM_ENTRY_COST, Pick::Teams(&q.filter.teams));
         }
         if let Some(set) = &q.vis.teams {
-            let size = set.iter().map(|t| self.team_size(*t)).sum();
-            consider(size, Pick::Teams(set));
+            let size: usize = set.iter().map(|t| self.team_size(*t)).sum();
+            consider(size / TEAM_ENTRY_COST, Pick::Teams(set));
         }
         let by_id = |id: &SessionId| live.sessions.get(id);
         match best.1 {
@@ -267,10 +268,10 @@ impl Monitor {
             Source::Teams(teams) => {
                 for t in teams {
                     if let Some(w) = live.team_waiting.get(&t) {
-                        w.values().for_each(&mut visit);
+                        w.values().map(|e| &e.row).for_each(&mut visit);
                     }
                     if let Some(h) = live.team_human.get(&t) {
-                        h.values().for_each(&mut visit);
+                        h.values().map(|e| &e.row).for_each(&mut visit);
                     }
                 }
             }
@@ -295,11 +296,16 @@ impl Monitor {
                 m.group_by_team();
             }
             Source::Teams(teams) => {
-                // Scope and team filter are checked once per team; the other conditions (if
-                // any) on each row. Without them, the merge reads only the index keys.
+                // Scope and team filter are checked once per team, the channels on the index
+                // entry, the other conditions (if any) on each row. Without them, the merge
+                // reads only the index (a row that does not match is never touched).
                 let taken: Vec<TeamId> = teams.into_iter().filter(|t| q.takes_team(*t)).collect();
-                let per_row = q.has_row_conditions();
-                let keep = |r: &SessionRow| !per_row || q.matches_in_team(r);
+                let channels = &q.filter.channels;
+                let per_row = q.has_row_conditions_beyond_channel();
+                let keep = |e: &TeamEntry| {
+                    (channels.is_empty() || channels.contains(&e.channel))
+                        && (!per_row || q.matches_in_team(&e.row))
+                };
                 // One run per taken team (`cards` is indexed by run); every buffer is sized
                 // once (a large allocation is not cheap in a fragmented heap).
                 let waiting: Vec<_> = taken.iter().map(|t| live.team_waiting.get(t)).collect();
@@ -325,10 +331,10 @@ impl Monitor {
                         .map(|i| i.iter().flat_map(|m| m.iter()))
                         .collect(),
                     |a, b| a.0 < b.0,
-                    |run, (key, r)| {
-                        if keep(r) {
+                    |run, (key, e)| {
+                        if keep(e) {
                             cards[run].push_waiting(key);
-                            rows.push(r);
+                            rows.push(&e.row);
                         }
                     },
                 );
@@ -340,10 +346,10 @@ impl Monitor {
                         .map(|i| i.iter().flat_map(|m| m.iter()))
                         .collect(),
                     |a, b| a.0 < b.0,
-                    |run, (key, r)| {
-                        if keep(r) {
+                    |run, (key, e)| {
+                        if keep(e) {
                             cards[run].in_service.push(key.1);
-                            rows.push(r);
+                            rows.push(&e.row);
                         }
                     },
                 );
@@ -485,14 +491,29 @@ impl Monitor {
     fn agent_cards(&self, q: &Query<'_>, human: &[SessionView], now: Timestamp) -> Vec<AgentCard> {
         let live = &self.live;
         let f = q.filter;
-        // A card's sessions are its agent's matching rows in service, longest first: the
-        // matching Em atendimento rows (already in that order) grouped by agent.
+        // A card's sessions are its agent's matching rows in service, longest first. With a
+        // contact or protocol (a few rows, and only their agents get a card): the matching Em
+        // atendimento rows (already in that order) grouped by agent. Otherwise: the agent's
+        // own rows in service (also in that order) that match, counted first so that each
+        // card's list is one allocation of its size (a growing map of growing lists was a
+        // good part of a team-scoped view's time in `malloc`).
         let mut by_agent: HashMap<AgentId, Vec<SessionId>> = HashMap::default();
-        for r in human {
-            if let Some(a) = r.agent {
-                by_agent.entry(a).or_default().push(r.id);
+        if f.has_needle() {
+            for r in human {
+                if let Some(a) = r.agent {
+                    by_agent.entry(a).or_default().push(r.id);
+                }
             }
         }
+        let own_sessions = |a: &AgentInfo| -> Vec<SessionId> {
+            let n = a.rows.iter().filter(|r| q.matches(r)).count();
+            if n == 0 {
+                return Vec::new();
+            }
+            let mut ids = Vec::with_capacity(n);
+            ids.extend(a.rows.iter().filter(|r| q.matches(r)).map(|r| r.id));
+            ids
+        };
         // Members of the scope's teams are in the scope.
         let in_scope = f.teams.is_empty() && f.agents.is_empty() && !f.has_needle();
         let keep = |id: &AgentId, a: &AgentInfo| {
@@ -546,11 +567,14 @@ impl Monitor {
         candidates.retain(|(id, a)| keep(id, a));
         let mut cards = Vec::with_capacity(candidates.len());
         for (id, a) in candidates {
-            let sessions = match by_agent.remove(&id) {
-                Some(sessions) => sessions,
-                // With a contact or protocol, only agents serving a matching session.
-                None if f.has_needle() => continue,
-                None => Vec::new(),
+            let sessions = if f.has_needle() {
+                match by_agent.remove(&id) {
+                    Some(sessions) => sessions,
+                    // With a contact or protocol, only agents serving a matching session.
+                    None => continue,
+                }
+            } else {
+                own_sessions(a)
             };
             let (status, pause_reason, pause_exceeded) = match a.presence {
                 Presence::Paused { reason } => {
@@ -579,12 +603,11 @@ impl Monitor {
                 open: u32::try_from(a.sessions.len()).unwrap_or(u32::MAX),
                 capacity: a.capacity,
                 available: a.is_available(),
-                teams: a
-                    .teams
-                    .iter()
-                    .copied()
-                    .filter(|t| q.vis.sees_team(*t))
-                    .collect(),
+                teams: {
+                    let mut teams = Vec::with_capacity(a.teams.len());
+                    teams.extend(a.teams.iter().copied().filter(|t| q.vis.sees_team(*t)));
+                    teams
+                },
                 sessions,
             });
         }
