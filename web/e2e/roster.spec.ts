@@ -81,6 +81,17 @@ test('a large roster looks right in pt-BR and English, light and dark (screensho
     await page.screenshot({ path: `test-results/screens/${name}.png` })
   }
   await shoot('agentes-roster-pt-BR')
+  // a session's menu in a row of cards opens below its button, over the next row (the row is
+  // not contained while a menu is open in it)
+  const menuButton = page.getByTestId('session-menu').first()
+  await menuButton.click()
+  const menu = page.getByRole('menu')
+  await expect(menu).toBeVisible()
+  const [b, m] = [await menuButton.boundingBox(), await menu.boundingBox()]
+  expect(Math.abs(m!.y - (b!.y + b!.height))).toBeLessThan(8)
+  await page.screenshot({ path: 'test-results/screens/agentes-roster-menu-pt-BR.png' })
+  await page.keyboard.press('Escape')
+  await expect(menu).toHaveCount(0)
   await page.getByRole('button', { name: /tema claro\/escuro/ }).click()
   await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark')
   await shoot('agentes-roster-pt-BR-dark')
