@@ -326,10 +326,7 @@ impl Monitor {
                     .max(human.iter().map(index_len).sum());
                 let mut rows = Vec::with_capacity(most);
                 merge_runs(
-                    waiting
-                        .iter()
-                        .map(|i| i.iter().flat_map(|m| m.iter()))
-                        .collect(),
+                    present(&waiting),
                     |a, b| a.0 < b.0,
                     |run, (key, e)| {
                         if keep(e) {
@@ -341,10 +338,7 @@ impl Monitor {
                 m.waiting = views(&rows, now);
                 rows.clear();
                 merge_runs(
-                    human
-                        .iter()
-                        .map(|i| i.iter().flat_map(|m| m.iter()))
-                        .collect(),
+                    present(&human),
                     |a, b| a.0 < b.0,
                     |run, (key, e)| {
                         if keep(e) {
@@ -548,7 +542,9 @@ impl Monitor {
                 .iter()
                 .filter_map(|t| live.team_logged_in.get(t))
                 .map(|set| set.iter())
+                .enumerate()
                 .collect();
+            candidates.reserve(runs.iter().map(|(_, set)| set.len()).sum());
             let mut last: Option<AgentId> = None;
             merge_runs(
                 runs,
@@ -754,6 +750,18 @@ impl Monitor {
     }
 }
 
+/// The iterators of the indexes that are present, each with its run number (its place in
+/// `indexes`): plain index walks for the merge.
+fn present<'a, K, V>(
+    indexes: &[Option<&'a BTreeMap<K, V>>],
+) -> Vec<(usize, std::collections::btree_map::Iter<'a, K, V>)> {
+    indexes
+        .iter()
+        .enumerate()
+        .filter_map(|(run, i)| i.map(|m| (run, m.iter())))
+        .collect()
+}
+
 /// The size of an index that may be absent.
 fn index_len<K, V>(index: &Option<&BTreeMap<K, V>>) -> usize {
     index.map_or(0, BTreeMap::len)
@@ -779,13 +787,12 @@ fn views(rows: &[Row<'_>], now: Timestamp) -> Vec<SessionView> {
 /// Calls `f(run, item)` for every item of the sorted `runs`, in the order `less` gives (a
 /// k-way merge: no buffer for a few runs; many runs are gathered and stably sorted).
 fn merge_runs<T, I: Iterator<Item = T>>(
-    runs: Vec<I>,
+    runs: Vec<(usize, I)>,
     less: impl Fn(&T, &T) -> bool,
     mut f: impl FnMut(usize, T),
 ) {
     let mut heads: Vec<(usize, T, I)> = runs
         .into_iter()
-        .enumerate()
         .filter_map(|(i, mut it)| it.next().map(|x| (i, x, it)))
         .collect();
     if heads.len() > 8 {
