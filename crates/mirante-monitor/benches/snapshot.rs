@@ -571,6 +571,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .and_then(|s| s.parse().ok())
             .unwrap_or(1_000);
         let json = std::env::var("P3_JSON").is_ok_and(|v| v == "1");
+        // What one view allocates (the allocator's work is a good part of a large view's).
+        let reg = Region::new(GLOBAL);
+        let once = m.view(&f, &v, now);
+        let made = reg.change();
+        println!(
+            "{which}: one view = {} rows, {} agent cards, {} team cards; {} allocations ({} bytes)",
+            once.phases.bot.len() + once.phases.waiting.len() + once.phases.human.len(),
+            once.agents.len(),
+            once.teams.len(),
+            made.allocations + made.reallocations,
+            made.bytes_allocated
+        );
+        drop(once);
         let t = Instant::now();
         // Per view: the view alone, then (with `P3_JSON=1`) its JSON by the server's writer
         // and by `serde_json::to_vec`, then its drop, each timed on its own, interleaved.
