@@ -28,6 +28,14 @@ use crate::config::ServeConfig;
 use crate::engine::{Clock, Engine, EngineConfig, EngineError, EngineHandle, SystemClock};
 use crate::http::{AppState, app};
 
+/// The allocator of every program that links the server (the `mirante` binary, its tests and
+/// benchmarks): mimalloc. A monitor view or a stream frame allocates and frees many small
+/// buffers in a heap the live model keeps large and fragmented; glibc's malloc spent ~25 % of
+/// a 7 000-row view consolidating free lists (docs/benchmarks.md, P3), mimalloc's per-thread
+/// size classes do not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What [`run`] needs besides the stores and the listener.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
