@@ -645,6 +645,43 @@ fn team_fp(card: &TeamCard, now: Timestamp) -> u64 {
     fingerprint(&c)
 }
 
+/// The cards of one kind a delta carries, and the ids it removes: of the `changed` ids, the
+/// `cards` the view now shows that differ from what the client holds (by fingerprint), and
+/// the ids no longer shown that the client holds — or, when the kind is not tracked
+/// (`held` is `None`), that it may have seen (`visible`). `next` becomes what the client
+/// holds after the delta.
+fn card_changes<I: Ord + Copy, C>(
+    cards: Vec<C>,
+    changed: &BTreeSet<I>,
+    key: impl Fn(&C) -> (I, u64),
+    held: Option<&BTreeMap<I, u64>>,
+    mut next: Option<&mut BTreeMap<I, u64>>,
+    visible: impl Fn(I) -> bool,
+) -> (Vec<C>, Vec<I>) {
+    let mut present = BTreeSet::new();
+    let mut sent = Vec::new();
+    for card in cards {
+        let (id, fp) = key(&card);
+        present.insert(id);
+        if let Some(h) = next.as_deref_mut() {
+            h.insert(id, fp);
+        }
+        if held.is_none_or(|h| h.get(&id) != Some(&fp)) {
+            sent.push(card);
+        }
+    }
+    let mut removed = Vec::new();
+    for &id in changed.difference(&present) {
+        if held.map_or_else(|| visible(id), |h| h.contains_key(&id)) {
+            removed.push(id);
+            if let Some(h) = next.as_deref_mut() {
+                h.remove(&id);
+            }
+        }
+    }
+    (sent, removed)
+}
+
 /// The delta from `from` to the model's sequence for a client holding `held`, with what it
 /// holds then; `None` when only a snapshot will do (the ring lost the range, configuration
 /// changed, or the delta would be too large). The frame is empty when there is nothing to
@@ -711,78 +748,46 @@ fn delta_frame(
         .copied()
         .filter(|a| filter.agents.is_empty() || filter.agents.contains(a))
         .collect();
-    let mut present = BTreeSet::new();
-    if !agents.is_empty() {
+    let cards = if agents.is_empty() {
+        Vec::new()
+    } else {
         let f = Filter {
             agents,
             ..filter.clone()
         };
-        for card in m.view(&f, vis, now).agents {
-            present.insert(card.id);
-            let fp = agent_fp(&card);
-            let same = held
-                .agents
-                .as_ref()
-                .is_some_and(|h| h.get(&card.id) == Some(&fp));
-            if let Some(h) = &mut next.agents {
-                h.insert(card.id, fp);
-            }
-            if !same {
-                d.agents.push(card);
-            }
-        }
-    }
-    for &a in changes.agents.difference(&present) {
-        let was_held = match &held.agents {
-            Some(h) => h.contains_key(&a),
-            None => m.agent_visible(a, vis),
-        };
-        if was_held {
-            d.agents_removed.push(a);
-            if let Some(h) = &mut next.agents {
-                h.remove(&a);
-            }
-        }
-    }
+        m.view(&f, vis, now).agents
+    };
+    (d.agents, d.agents_removed) = card_changes(
+        cards,
+        &changes.agents,
+        |c| (c.id, agent_fp(c)),
+        held.agents.as_ref(),
+        next.agents.as_mut(),
+        |a| m.agent_visible(a, vis),
+    );
     let teams: BTreeSet<TeamId> = changes
         .teams
         .iter()
         .copied()
         .filter(|t| filter.teams.is_empty() || filter.teams.contains(t))
         .collect();
-    let mut present = BTreeSet::new();
-    if !teams.is_empty() {
+    let cards = if teams.is_empty() {
+        Vec::new()
+    } else {
         let f = Filter {
             teams,
             ..filter.clone()
         };
-        for card in m.view(&f, vis, now).teams {
-            present.insert(card.id);
-            let fp = team_fp(&card, now);
-            let same = held
-                .teams
-                .as_ref()
-                .is_some_and(|h| h.get(&card.id) == Some(&fp));
-            if let Some(h) = &mut next.teams {
-                h.insert(card.id, fp);
-            }
-            if !same {
-                d.teams.push(card);
-            }
-        }
-    }
-    for &t in changes.teams.difference(&present) {
-        let was_held = match &held.teams {
-            Some(h) => h.contains_key(&t),
-            None => m.team_visible(t, vis),
-        };
-        if was_held {
-            d.teams_removed.push(t);
-            if let Some(h) = &mut next.teams {
-                h.remove(&t);
-            }
-        }
-    }
+        m.view(&f, vis, now).teams
+    };
+    (d.teams, d.teams_removed) = card_changes(
+        cards,
+        &changes.teams,
+        |c| (c.id, team_fp(c, now)),
+        held.teams.as_ref(),
+        next.teams.as_mut(),
+        |t| m.team_visible(t, vis),
+    );
     if with_counters {
         let c = m.counters(filter, vis);
         d.protocol_not_open = filter
