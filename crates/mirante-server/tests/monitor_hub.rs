@@ -129,30 +129,7 @@ async fn a_sparse_subscription_is_not_held_to_a_busy_ones_frame_interval() {
     let e = &app.engine.handle;
     // Team B with its own channel, nobody online: its sessions wait there. Its supervisor's
     // view (scope: team B) changes only when team B's sessions do.
-    let team_b = ok(e, json!({"type": "create_team", "name": "Vendas"})).await;
-    let team_b = created(&team_b, |k| match k {
-        EventKind::TeamCreated { team } => Some(team.id),
-        _ => None,
-    });
-    let flow = ok(
-        e,
-        json!({"type": "create_flow", "def": {"name": "v", "start": "r",
-                            "steps": {"r": {"kind": "route", "team": team_b}}}}),
-    )
-    .await;
-    let flow = created(&flow, |k| match k {
-        EventKind::FlowCreated { flow } => Some(flow.id),
-        _ => None,
-    });
-    let channel_b = ok(
-        e,
-        json!({"type": "create_channel", "kind": "webchat", "name": "Loja", "flow": flow}),
-    )
-    .await;
-    let channel_b = created(&channel_b, |k| match k {
-        EventKind::ChannelCreated { channel } => Some(channel.id),
-        _ => None,
-    });
+    let (team_b, channel_b) = team_with_channel(e).await;
     let group = app.group("Vendas", false, &["monitor.view"], Some(&[team_b]));
     let supervisor = app.account("sup@example.com", AccountKind::Admin { group });
     let sparse_cookie = app.session(supervisor).await;
@@ -256,8 +233,8 @@ async fn under_continuous_load_a_connection_gets_at_most_one_delta_per_frame_int
     }
 }
 
-/// A second team with its own channel (routing straight to it) and one agent logged in.
-async fn second_team(e: &mirante_server::engine::EngineHandle) -> (TeamId, ChannelId, AgentId) {
+/// A team "Vendas" with its own webchat channel "Loja", whose flow routes straight to it.
+async fn team_with_channel(e: &mirante_server::engine::EngineHandle) -> (TeamId, ChannelId) {
     let team = ok(e, json!({"type": "create_team", "name": "Vendas"})).await;
     let team = created(&team, |k| match k {
         EventKind::TeamCreated { team } => Some(team.id),
@@ -282,6 +259,12 @@ async fn second_team(e: &mirante_server::engine::EngineHandle) -> (TeamId, Chann
         EventKind::ChannelCreated { channel } => Some(channel.id),
         _ => None,
     });
+    (team, channel)
+}
+
+/// A second team with its own channel (routing straight to it) and one agent logged in.
+async fn second_team(e: &mirante_server::engine::EngineHandle) -> (TeamId, ChannelId, AgentId) {
+    let (team, channel) = team_with_channel(e).await;
     let agent = ok(
         e,
         json!({"type": "create_agent", "name": "Vendedor", "email": "vendedor@example.com",
