@@ -1,5 +1,7 @@
 // Durations as the screen shows them: fixed-width `m:ss` / `h:mm:ss`, and a clock that ticks
 // once a second for every live timer (one interval for the whole page).
+import { untrack } from 'svelte'
+import type { Attachment } from 'svelte/attachments'
 
 /** `0:07`, `12:34`, `1:02:03`; negative and missing durations show as `—`. */
 export function duration(ms: number | null | undefined): string {
@@ -15,12 +17,84 @@ export function duration(ms: number | null | undefined): string {
 /** Wall clock of the browser, corrected to the server's clock (reactive, ticks each second). */
 export const clock = $state({ now: Date.now(), offset: 0 })
 
-let timer: ReturnType<typeof setInterval> | undefined
+// P7: the live timers of the lists and cards (hundreds in view) are not reactive: each is one
+// text node that the clock's tick rewrites in place (when its text changed), without running
+// any component's update. Its box is fixed and contained (`.tv`, see SessionRow), so the
+// change re-lays out and repaints that box alone.
+interface Timer {
+  node: Text
+  from: number | null
+  text: string
+  group: TimerGroup | null
+}
+const timers = new Set<Timer>()
+
+/** Timers that stand still while their group is not live (an agent card out of view) and
+ * catch up with the clock as soon as it is again. */
+export class TimerGroup {
+  #live = true
+  readonly timers = new Set<Timer>()
+  get live(): boolean {
+    return this.#live
+  }
+  set live(live: boolean) {
+    if (live === this.#live) return
+    this.#live = live
+    if (live) {
+      const now = tickNow()
+      for (const t of this.timers) show(t, now)
+    }
+  }
+}
+
+function tickNow(): number {
+  return untrack(() => clock.now + clock.offset)
+}
+
+function show(t: Timer, now: number): void {
+  const text = t.from === null ? '—' : duration(now - t.from)
+  if (text !== t.text) {
+    t.text = text
+    t.node.data = text
+  }
+}
+
+/** Rewrites every live timer's text for the clock's time now. */
+export function tickTimers(): void {
+  const now = tickNow()
+  for (const t of timers) if (!t.group || t.group.live) show(t, now)
+}
+
+/** `{@attach timer(() => start)}`: the element shows the time since `start` (ms since the
+ * epoch, on the server's clock; `—` when null), counting with the clock's tick. */
+export function timer(start: () => number | null | undefined, group: TimerGroup | null = null): Attachment<HTMLElement> {
+  return (el) => {
+    const t: Timer = { node: document.createTextNode(''), from: null, text: '', group }
+    el.append(t.node)
+    timers.add(t)
+    group?.timers.add(t)
+    $effect.pre(() => {
+      const from = start() ?? null
+      if (from !== t.from || !t.text) {
+        t.from = from
+        show(t, tickNow())
+      }
+    })
+    return () => {
+      timers.delete(t)
+      group?.timers.delete(t)
+      t.node.remove()
+    }
+  }
+}
+
+let interval: ReturnType<typeof setInterval> | undefined
 
 export function startClock(): void {
-  if (timer) return
-  timer = setInterval(() => {
+  if (interval) return
+  interval = setInterval(() => {
     clock.now = Date.now()
+    tickTimers()
   }, 1000)
 }
 
