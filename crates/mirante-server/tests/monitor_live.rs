@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::{Center, Cred, TestApp, customer_message, ok, req};
 use futures_util::{SinkExt, StreamExt};
-use mirante_core::{EventKind, SessionId};
+use mirante_core::{EventKind, SessionId, Timestamp};
 use mirante_server::monitor::LiveConfig;
 use mirante_store::accounts::AccountKind;
 use serde_json::{Value, json};
@@ -624,4 +624,175 @@ async fn p7_a_large_snapshot_arrives_in_parts_over_websocket_and_sse() {
     assert_eq!(frames[2]["type"], "snapshot_part");
     assert_eq!(frames[2]["part"], 2);
     assert_eq!(rows_in(&join_parts(&frames[0], &frames[1..3])), 13);
+}
+
+/// Frames until the `error` that ends a stream whose rights were withdrawn; then the
+/// server closes the socket (1008, policy). The error frame is returned.
+async fn refused(ws: &mut Ws) -> Value {
+    let (error, _) = until(ws, |v| v["type"] == "error").await;
+    loop {
+        match tokio::time::timeout(WAIT, ws.next()).await.expect("the close in time") {
+            Some(Ok(Message::Close(frame))) => {
+                assert_eq!(u16::from(frame.unwrap().code), 1008);
+                return error;
+            }
+            Some(Ok(Message::Text(t))) => {
+                let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                assert_eq!(v["type"], "heartbeat", "nothing after the error: {v}");
+            }
+            Some(Ok(_)) => {}
+            other => panic!("a close frame, not {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stream_ends_with_its_session_and_its_account() {
+    fast(|_| {});
+    let (app, addr, root, c) = setup(1).await;
+    let group = app.group("Suporte", false, &["monitor.view"], Some(&[c.team]));
+    let sup = app.account("sup@example.com", AccountKind::Admin { group });
+
+    // Log-out of the session the stream was opened with: the stream ends, in pt-BR.
+    let cookie = app.session(sup).await;
+    let mut ws = connect(addr, &cookie).await;
+    send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
+    assert_eq!(next(&mut ws).await["type"], "snapshot");
+    let other = app.session(sup).await;
+    let mut kept = connect(addr, &other).await;
+    send(&mut kept, json!({"type": "subscribe", "filter": {}})).await;
+    assert_eq!(next(&mut kept).await["type"], "snapshot");
+    let out = app
+        .call(req("POST", "/api/v1/auth/logout", &Cred::Cookie(cookie.clone()), None))
+        .await;
+    assert_eq!(out.status, 204);
+    let error = refused(&mut ws).await;
+    assert_eq!(error["code"], "unauthenticated");
+    assert!(error["message"].as_str().unwrap().contains("Autenticação"), "{error}");
+    assert_eq!(try_connect(addr, Some(&cookie), None).await.unwrap_err(), 401);
+
+    // The account's other session goes on… until an administrator disables the account.
+    let e = &app.engine.handle;
+    let session = session_of(&customer_message(e, &c, "5511900000001", "oi").await.events);
+    let (_, before) = until(&mut kept, |v| has_row(v, session)).await;
+    assert!(before.iter().all(|v| v["type"] != "error"), "{before:?}");
+    let off = app
+        .call(req(
+            "PATCH",
+            &format!("/api/v1/users/{sup}"),
+            &Cred::Cookie(root.clone()),
+            Some(json!({"disabled": true})),
+        ))
+        .await;
+    assert_eq!(off.status, 200, "{}", off.json());
+    assert_eq!(refused(&mut kept).await["code"], "unauthenticated");
+}
+
+#[tokio::test]
+async fn a_group_change_rescopes_or_ends_an_open_stream() {
+    fast(|_| {});
+    let (app, addr, root, c) = setup(1).await;
+    let e = &app.engine.handle;
+    let team_b = ok(e, json!({"type": "create_team", "name": "Vendas"})).await;
+    let team_b = team_b
+        .events
+        .iter()
+        .find_map(|x| match &x.kind {
+            EventKind::TeamCreated { team } => Some(team.id),
+            _ => None,
+        })
+        .unwrap();
+    let group = app.group(
+        "Suporte",
+        false,
+        &["monitor.view", "session.follow"],
+        Some(&[c.team]),
+    );
+    let sup = app.account("sup@example.com", AccountKind::Admin { group });
+    let cookie = app.session(sup).await;
+    let mut ws = connect(addr, &cookie).await;
+    send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
+    let snap = next(&mut ws).await;
+    assert_eq!(snap["teams"].as_array().unwrap().len(), 1, "{snap}");
+    let session = session_of(&customer_message(e, &c, "5511900000001", "oi").await.events);
+    until(&mut ws, |v| has_row(v, session)).await;
+    send(&mut ws, json!({"type": "follow", "session": session})).await;
+    until(&mut ws, |v| v["type"] == "follow").await;
+
+    // A wider scope: a fresh snapshot with both teams, on the same connection.
+    let patch = |body: Value| {
+        req(
+            "PATCH",
+            &format!("/api/v1/groups/{group}"),
+            &Cred::Cookie(root.clone()),
+            Some(body),
+        )
+    };
+    let wider = app.call(patch(json!({"teams": [c.team.0, team_b.0]}))).await;
+    assert_eq!(wider.status, 200, "{}", wider.json());
+    let (snap, _) = until(&mut ws, |v| v["type"] == "snapshot").await;
+    assert_eq!(snap["teams"].as_array().unwrap().len(), 2, "{snap}");
+
+    // `session.follow` withdrawn: the follow ends; the stream goes on.
+    let fewer = app.call(patch(json!({"permissions": ["monitor.view"]}))).await;
+    assert_eq!(fewer.status, 200, "{}", fewer.json());
+    let (ended, _) = until(&mut ws, |v| v["type"] == "follow_ended").await;
+    assert_eq!(ended["session"], session.0);
+    send(&mut ws, json!({"type": "follow", "session": session})).await;
+    assert_eq!(until(&mut ws, |v| v["type"] == "error").await.0["code"], "forbidden");
+
+    // `monitor.view` withdrawn: the stream ends.
+    let none = app.call(patch(json!({"permissions": ["chat.internal"]}))).await;
+    assert_eq!(none.status, 200, "{}", none.json());
+    assert_eq!(refused(&mut ws).await["code"], "forbidden");
+}
+
+#[tokio::test]
+async fn an_expired_session_or_a_revoked_token_ends_the_stream() {
+    fast(|c| c.recheck = Duration::from_millis(20));
+    let (app, addr, root, _) = setup(1).await;
+
+    // A token's stream ends when the token is revoked.
+    let created = app
+        .call(req(
+            "POST",
+            "/api/v1/tokens",
+            &Cred::Cookie(root.clone()),
+            Some(json!({"name": "painel", "permissions": ["monitor.view"]})),
+        ))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.json());
+    let token = created.json()["token"].as_str().unwrap().to_owned();
+    let id = created.json()["id"].as_u64().unwrap();
+    let mut request = format!("ws://{addr}/api/v1/monitor/live")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+        .headers_mut()
+        .insert("accept-language", "en".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
+    assert_eq!(next(&mut ws).await["type"], "snapshot");
+    let revoked = app
+        .call(req(
+            "DELETE",
+            &format!("/api/v1/tokens/{id}"),
+            &Cred::Cookie(root.clone()),
+            None,
+        ))
+        .await;
+    assert!(revoked.status.is_success(), "{}", revoked.status);
+    let error = refused(&mut ws).await;
+    assert_eq!(error["code"], "unauthenticated");
+    assert!(error["message"].as_str().unwrap().contains("log in"), "{error}");
+
+    // A session past its idle limit: the periodic check ends the stream.
+    let mut ws = connect(addr, &root).await;
+    send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
+    assert_eq!(next(&mut ws).await["type"], "snapshot");
+    app.clock.set(Timestamp(common::T0 + 9 * 3_600_000));
+    assert_eq!(refused(&mut ws).await["code"], "unauthenticated");
 }

@@ -3,6 +3,10 @@
 //! of a [`Principal`] from a session cookie or an API token, and the audit function every
 //! supervisor action calls.
 //!
+//! Every change that can end or narrow a caller's rights (a session ended, an account or a
+//! group changed, a token revoked) is announced as an [`AuthChange`]: an open live stream
+//! re-derives its principal from its [`Credential`] when one concerns it.
+//!
 //! The rules themselves (permissions, scope, validation, throttling policy) are pure and
 //! live in `mirante-auth`; this module only does the IO around them. Every account-store
 //! call and every password hash runs on Tokio's blocking pool.
@@ -15,8 +19,8 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use mirante_auth::{
-    AccountId, AuthError, Group, GroupId, Permission, Principal, Scope, SessionPolicy, Throttle,
-    ThrottleRule, TokenId,
+    AccountId, AuthError, Group, GroupId, Permission, Principal, PrincipalKind, Scope,
+    SessionPolicy, Throttle, ThrottleRule, TokenId,
 };
 use mirante_core::{AgentId, TeamId};
 use mirante_store::accounts::{
@@ -82,6 +86,45 @@ pub struct AuthState {
     /// Outbound mail.
     pub mailer: Arc<dyn Mailer>,
     throttles: Arc<Mutex<Throttles>>,
+    changes: tokio::sync::broadcast::Sender<AuthChange>,
+}
+
+/// How a caller authenticated, kept by a long-lived connection to check it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A web session: the fingerprint of its cookie.
+    Session(String),
+    /// An API token: the fingerprint of its secret.
+    Token(String),
+}
+
+/// A change to accounts that may end or narrow someone's rights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthChange {
+    /// One web session ended (its cookie's fingerprint).
+    Session(String),
+    /// An account changed (disabled, another group, password reset) or all its sessions ended.
+    Account(u64),
+    /// A user group's permissions or teams changed.
+    Group(u64),
+    /// An API token was revoked.
+    Token(u64),
+}
+
+impl AuthChange {
+    /// Whether this change may concern a caller that authenticated with `credential` as
+    /// `principal` (a group change concerns every administrator: the principal does not
+    /// keep its group).
+    pub fn concerns(&self, credential: &Credential, principal: &Principal) -> bool {
+        match self {
+            AuthChange::Session(hash) => *credential == Credential::Session(hash.clone()),
+            AuthChange::Account(id) => principal.account.0 == *id,
+            AuthChange::Group(_) => !matches!(principal.kind, PrincipalKind::Agent { .. }),
+            AuthChange::Token(id) => {
+                matches!(principal.kind, PrincipalKind::Token { token, .. } if token.0 == *id)
+            }
+        }
+    }
 }
 
 struct Throttles {
@@ -124,6 +167,32 @@ impl AuthState {
             config: Arc::new(config),
             mailer,
             throttles: Arc::new(Mutex::new(throttles)),
+            changes: tokio::sync::broadcast::channel(256).0,
+        }
+    }
+
+    /// Announces a change to accounts (to the open live streams).
+    pub fn changed(&self, change: AuthChange) {
+        // No receiver (no open stream) is not an error.
+        let _ = self.changes.send(change);
+    }
+
+    /// The changes announced from now on.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<AuthChange> {
+        self.changes.subscribe()
+    }
+
+    /// The principal `credential` stands for now: what a request with it would get
+    /// (an ended or expired session, a revoked token, a disabled account are refused). A
+    /// session checked this way counts as active: an open monitor is being used.
+    pub async fn revalidate(
+        &self,
+        engine: &EngineHandle,
+        credential: &Credential,
+    ) -> Result<Principal, ApiError> {
+        match credential {
+            Credential::Session(hash) => self.session_principal(engine, hash.clone()).await,
+            Credential::Token(hash) => self.token_principal(hash.clone()).await,
         }
     }
 
@@ -257,6 +326,16 @@ impl AuthState {
         cookie: &str,
     ) -> Result<(Principal, String), ApiError> {
         let hash = secret::fingerprint(cookie);
+        let principal = self.session_principal(engine, hash.clone()).await?;
+        Ok((principal, hash))
+    }
+
+    /// The principal of the web session whose cookie fingerprint is `hash`.
+    async fn session_principal(
+        &self,
+        engine: &EngineHandle,
+        hash: String,
+    ) -> Result<Principal, ApiError> {
         let lookup = hash.clone();
         let session = self
             .store(move |s| s.session(&lookup))
@@ -279,21 +358,23 @@ impl AuthState {
             .filter(|a| !a.disabled)
             .ok_or(ApiError::Auth(AuthError::Unauthenticated))?;
         if now - session.last_seen_ms >= 60_000 {
-            let touched = hash.clone();
-            self.store(move |s| s.touch_session(&touched, now)).await?;
+            self.store(move |s| s.touch_session(&hash, now)).await?;
         }
-        let principal = self.principal_of(engine, &account).await?;
-        Ok((principal, hash))
+        self.principal_of(engine, &account).await
     }
 
     /// The principal of an API token (`Authorization: Bearer …`); revoked tokens and
     /// tokens whose creator is disabled or no longer an administrator are refused.
     pub async fn principal_from_token(&self, token: &str) -> Result<Principal, ApiError> {
-        let unauthenticated = || ApiError::Auth(AuthError::Unauthenticated);
         if !token.starts_with(secret::TOKEN_PREFIX) {
-            return Err(unauthenticated());
+            return Err(ApiError::Auth(AuthError::Unauthenticated));
         }
-        let hash = secret::fingerprint(token);
+        self.token_principal(secret::fingerprint(token)).await
+    }
+
+    /// The principal of the API token whose secret's fingerprint is `hash`.
+    async fn token_principal(&self, hash: String) -> Result<Principal, ApiError> {
+        let unauthenticated = || ApiError::Auth(AuthError::Unauthenticated);
         let record = self
             .store(move |s| s.token_by_hash(&hash))
             .await?

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use super::extract::{ApiJson, Auth, ClientAddr, Tls, foreign_origin, public_base, session_cookie};
 use super::{ApiError, AppState, ErrorBody};
 use crate::auth::mail::Mail;
-use crate::auth::{Audit, SESSION_COOKIE, ThrottleKey, secret};
+use crate::auth::{Audit, AuthChange, SESSION_COOKIE, ThrottleKey, secret};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -178,7 +178,9 @@ async fn login(
     // Session fixation: whatever session the browser had is ended; a new id is issued.
     if let Some(old) = session_cookie(&headers) {
         let old = secret::fingerprint(&old);
+        let ended = old.clone();
         auth.store(move |s| s.delete_session(&old)).await?;
+        auth.changed(AuthChange::Session(ended));
     }
     let cookie = auth.open_session(account.id, Some(addr.clone())).await?;
     let principal = auth.principal_of(&state.engine, &account).await?;
@@ -210,10 +212,12 @@ async fn logout(
     auth: Auth,
 ) -> Result<Response, ApiError> {
     if let Some(session) = auth.session.clone() {
+        let ended = session.clone();
         state
             .auth
             .store(move |s| s.delete_session(&session))
             .await?;
+        state.auth.changed(AuthChange::Session(ended));
     }
     let target = format!("user:{}", auth.principal.account);
     state
@@ -249,6 +253,7 @@ async fn logout_all(
         .auth
         .store(move |s| s.delete_sessions_of(account))
         .await?;
+    state.auth.changed(AuthChange::Account(account));
     let target = format!("user:{account}");
     state
         .auth
@@ -407,6 +412,7 @@ async fn confirm_reset(
         s.delete_sessions_of(updated.id)
     })
     .await?;
+    auth.changed(AuthChange::Account(account_id));
     let actor = match account.kind {
         AccountKind::Admin { .. } => format!("admin:{account_id}"),
         AccountKind::Agent { .. } => format!("agent:{account_id}"),

@@ -16,7 +16,8 @@ use mirante_auth::{AuthError, Principal};
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState};
-use crate::auth::{AuthConfig, SESSION_COOKIE};
+use crate::auth::secret::fingerprint;
+use crate::auth::{AuthConfig, Credential, SESSION_COOKIE};
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct Auth {
     pub addr: String,
     /// The fingerprint of the session cookie, when authenticated by one.
     pub session: Option<String>,
+    /// How it authenticated (a live stream checks it again when accounts change).
+    pub credential: Credential,
 }
 
 impl FromRequestParts<AppState> for Auth {
@@ -48,6 +51,7 @@ impl FromRequestParts<AppState> for Auth {
                 principal,
                 addr,
                 session: None,
+                credential: Credential::Token(fingerprint(token)),
             });
         }
         let cookie =
@@ -62,6 +66,7 @@ impl FromRequestParts<AppState> for Auth {
         Ok(Auth {
             principal,
             addr,
+            credential: Credential::Session(session.clone()),
             session: Some(session),
         })
     }

@@ -10,7 +10,7 @@
 
 use std::convert::Infallible;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -23,9 +23,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::extract::{Auth, origin_ok};
-use super::{ApiError, AppState, ErrorBody};
+use super::{ApiError, AppState, ErrorBody, lang_from_headers};
 use crate::monitor::StreamSlot;
-use crate::monitor::stream::{Frame, Outbound, Subscriber, drive, load_hidden};
+use crate::monitor::stream::{Caller, Frame, Outbound, Subscriber, drive, load_hidden};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -63,6 +63,18 @@ async fn open(
     Ok((slot, sub))
 }
 
+/// The connection's caller, to audit its actions and check its rights again.
+fn caller(state: &AppState, auth: Auth, headers: &HeaderMap) -> Caller {
+    Caller {
+        auth: state.auth.clone(),
+        engine: state.engine.clone(),
+        credential: auth.credential,
+        principal: auth.principal,
+        addr: auth.addr,
+        lang: lang_from_headers(headers),
+    }
+}
+
 struct WsOut(SplitSink<WebSocket, Message>);
 
 impl Outbound for WsOut {
@@ -73,6 +85,15 @@ impl Outbound for WsOut {
             }
         }
         self.0.flush().await.is_ok()
+    }
+
+    async fn refuse(&mut self) {
+        // 1008 "policy violation": the server will not go on serving this caller.
+        let frame = CloseFrame {
+            code: close_code::POLICY,
+            reason: "rights withdrawn".into(),
+        };
+        let _ = self.0.send(Message::Close(Some(frame))).await;
     }
 }
 
@@ -93,7 +114,7 @@ async fn live(
 ) -> Result<Response, ApiError> {
     let (slot, sub) = open(&state, &auth, &headers).await?;
     let ws = ws.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let auth_state = state.auth.clone();
+    let caller = caller(&state, auth, &headers);
     Ok(ws
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| async move {
@@ -111,15 +132,7 @@ async fn live(
                     }
                 }
             });
-            drive(
-                sub,
-                Some(rx),
-                WsOut(sink),
-                auth_state,
-                auth.principal,
-                auth.addr,
-            )
-            .await;
+            drive(sub, Some(rx), WsOut(sink), caller).await;
             reader.abort();
             drop(slot);
         }))
@@ -170,9 +183,9 @@ async fn events(
     let (slot, mut sub) = open(&state, &auth, &headers).await?;
     sub.subscribe(filter, resume_from);
     let (tx, rx) = mpsc::channel::<Vec<Frame>>(2);
-    let auth_state = state.auth.clone();
+    let caller = caller(&state, auth, &headers);
     tokio::spawn(async move {
-        drive(sub, None, SseOut(tx), auth_state, auth.principal, auth.addr).await;
+        drive(sub, None, SseOut(tx), caller).await;
         drop(slot);
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiJson, Auth};
 use super::{ApiError, AppState, ErrorBody};
-use crate::auth::{group_from_record, secret};
+use crate::auth::{AuthChange, group_from_record, secret};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -270,6 +270,7 @@ async fn revoke_token(
         .and_then(|t| t.first().map(|&t| TeamId(t)));
     let now = state.auth.now_ms();
     state.auth.store(move |s| s.revoke_token(id, now)).await?;
+    state.auth.changed(AuthChange::Token(id));
     state
         .auth
         .audit_principal(

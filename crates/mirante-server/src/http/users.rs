@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 
 use super::extract::{ApiJson, Auth, public_base};
 use super::{ApiError, AppState, ErrorBody};
-use crate::auth::{group_from_record, secret};
+use crate::auth::{AuthChange, group_from_record, secret};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -522,6 +522,7 @@ async fn update_user(
             Ok::<_, AccountError>(())
         })
         .await?;
+    state.auth.changed(AuthChange::Account(id));
     let target = format!("user:{id}");
     state
         .auth
@@ -724,6 +725,7 @@ async fn update_group(
     }
     let record = to_record(&after);
     state.auth.store(move |s| s.update_group(&record)).await?;
+    state.auth.changed(AuthChange::Group(id));
     let view = GroupView::from(&after);
     state
         .auth

@@ -68,6 +68,9 @@ pub struct LiveConfig {
     pub counters_interval: Duration,
     /// A heartbeat after this long without any frame.
     pub heartbeat: Duration,
+    /// How often an open stream checks its caller's rights again even when no account
+    /// change concerns it (expiry of its session; an agent's teams).
+    pub recheck: Duration,
     /// Open streams per account.
     pub max_per_user: usize,
     /// Open streams in total.
@@ -96,6 +99,7 @@ impl Default for LiveConfig {
             tick_interval: None,
             counters_interval: Duration::from_millis(250),
             heartbeat: Duration::from_secs(20),
+            recheck: Duration::from_secs(60),
             max_per_user: 8,
             max_total: 5_000,
             facts_capacity: 4096,

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use mirante_auth::{Permission, Principal};
+use mirante_auth::{AuthError, Lang, Permission, Principal};
 use mirante_core::{AgentId, SessionId, SupervisorId, TeamId, Timestamp};
 use mirante_monitor::{
     AgentCard, Changes, CounterPair, Filter, MonitorView, Phases, SessionView, TeamCard, Visibility,
@@ -30,7 +30,9 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::time::Instant;
 
 use super::{Fact, Follower, LiveConfig, LiveModel, MessageView, MonitorService};
-use crate::auth::AuthState;
+use crate::auth::{AuthState, Credential};
+use crate::engine::EngineHandle;
+use crate::http::ApiError;
 
 /// One frame as written on the wire (JSON text, cheap to clone and share).
 pub type Frame = Utf8Bytes;
@@ -847,6 +849,8 @@ pub struct Subscriber {
     following: BTreeSet<SessionId>,
     out: Vec<Frame>,
     audits: Vec<StreamAudit>,
+    /// The stream ends after the frames now in `out` (the caller's rights were withdrawn).
+    ended: bool,
 }
 
 #[derive(Serialize)]
@@ -894,6 +898,7 @@ impl Subscriber {
             following: BTreeSet::new(),
             out: Vec::new(),
             audits: Vec::new(),
+            ended: false,
         }
     }
 
@@ -936,6 +941,13 @@ impl Subscriber {
     /// Audit records to write (drained).
     pub fn take_audits(&mut self) -> Vec<StreamAudit> {
         std::mem::take(&mut self.audits)
+    }
+
+    /// Ends the stream: a last `error` frame says why (`unauthenticated`: log in again;
+    /// `forbidden`: `monitor.view` withdrawn).
+    pub fn end(&mut self, e: &AuthError, lang: Lang) {
+        self.error(e.code(), &e.message(lang));
+        self.ended = true;
     }
 
     fn error(&mut self, code: &str, message: &str) {
@@ -1246,6 +1258,34 @@ impl Subscriber {
         }
     }
 
+    /// The caller's rights were checked again (see [`drive`]): chat and follow follow its
+    /// permissions, a follow it may no longer have ends (`follow_ended`), and another team
+    /// scope takes a fresh snapshot.
+    pub fn set_principal(&mut self, principal: &Principal) {
+        self.can_chat = principal.has(Permission::ChatInternal);
+        self.can_follow = principal.has(Permission::SessionFollow);
+        let teams = principal.scope.teams().cloned();
+        let rescoped = teams != self.vis.teams;
+        self.vis.teams = teams;
+        let ended: Vec<SessionId> = {
+            let live = self.svc.live();
+            self.following
+                .iter()
+                .copied()
+                .filter(|&s| !self.can_follow || !live.monitor.session_visible(s, &self.vis))
+                .collect()
+        };
+        for session in ended {
+            self.unfollow(session);
+            self.out.push(json(
+                &serde_json::json!({"type": "follow_ended", "session": session}),
+            ));
+        }
+        if rescoped && let Some(f) = self.filter.clone() {
+            self.subscribe(f, None);
+        }
+    }
+
     /// This supervisor's hidden cards changed: a fresh snapshot.
     pub fn set_hidden(&mut self, hidden: (BTreeSet<AgentId>, BTreeSet<TeamId>)) {
         self.vis.hidden_agents = hidden.0;
@@ -1271,6 +1311,12 @@ impl Drop for Subscriber {
 pub trait Outbound: Send {
     /// Writes the frames with one flush; `false` when the client is gone.
     fn send(&mut self, frames: Vec<Frame>) -> impl std::future::Future<Output = bool> + Send;
+
+    /// Ends the connection because the caller's rights were withdrawn (after the `error`
+    /// frame that says why).
+    fn refuse(&mut self) -> impl std::future::Future<Output = ()> + Send {
+        std::future::ready(())
+    }
 }
 
 /// The hidden cards of an account (M-14, M-23), from its preferences.
@@ -1302,27 +1348,94 @@ pub struct Hidden {
     pub teams: BTreeSet<TeamId>,
 }
 
+/// Who is on the other end of a connection, and how to check it again.
+pub struct Caller {
+    /// The account state (audit, hidden cards, revalidation).
+    pub auth: AuthState,
+    /// The engine (an agent's teams).
+    pub engine: EngineHandle,
+    /// How it authenticated.
+    pub credential: Credential,
+    /// What it was allowed when it connected.
+    pub principal: Principal,
+    /// Its address (for the audit log).
+    pub addr: String,
+    /// The language of the message that ends the stream.
+    pub lang: Lang,
+}
+
+/// What a check of the caller's rights decided.
+enum Recheck {
+    /// Rights unchanged, or applied to the subscription.
+    Keep,
+    /// No longer authenticated, or no longer allowed to watch: the stream ends.
+    End(AuthError),
+}
+
+impl Caller {
+    /// Writes the subscription's pending audit records as this caller.
+    async fn audit(&self, sub: &mut Subscriber) {
+        for a in sub.take_audits() {
+            self.auth
+                .audit_principal(
+                    &self.principal,
+                    a.action,
+                    &a.target,
+                    "ok",
+                    &self.addr,
+                    a.team,
+                    None,
+                )
+                .await;
+        }
+    }
+
+    /// Derives the principal again from the credential (see [`AuthState::revalidate`]) and
+    /// applies it to `sub`. A failure to reach the account store keeps the stream as it is.
+    async fn recheck(&mut self, sub: &mut Subscriber) -> Recheck {
+        match self.auth.revalidate(&self.engine, &self.credential).await {
+            Ok(p) if !p.has(Permission::MonitorView) => Recheck::End(AuthError::Forbidden),
+            Ok(p) => {
+                if p != self.principal {
+                    sub.set_principal(&p);
+                    self.principal = p;
+                }
+                Recheck::Keep
+            }
+            Err(ApiError::Auth(e)) => Recheck::End(e),
+            Err(e) => {
+                tracing::warn!(error = ?e, "live stream: rights not re-checked");
+                Recheck::Keep
+            }
+        }
+    }
+}
+
 /// Runs one connection until the client goes: input from `input` (`None` for SSE), output
 /// to `out`, wake-ups from the service.
+///
+/// The caller's rights are checked again when an account change concerns it (a session
+/// ended, its account or group changed, its token revoked) and every
+/// [`LiveConfig::recheck`]: a stream whose session ended or expired, or whose account lost
+/// `monitor.view`, gets an `error` frame (`unauthenticated` / `forbidden`) and is closed; a
+/// narrower or wider team scope takes a fresh snapshot.
 pub async fn drive<O: Outbound>(
     mut sub: Subscriber,
     mut input: Option<mpsc::Receiver<String>>,
     mut out: O,
-    auth: AuthState,
-    principal: Principal,
-    addr: String,
+    mut caller: Caller,
 ) {
     let svc = sub.svc.clone();
+    let mut changes = caller.auth.changes();
+    let recheck = svc.config().recheck;
+    let mut recheck_at = Instant::now() + recheck;
     let mut ticks = svc.hub().ticks.subscribe();
     let mut facts = svc.facts();
     let mut prefs = svc.prefs();
     let heartbeat = svc.config().heartbeat;
     let mut heartbeat_at = Instant::now() + heartbeat;
     loop {
-        for a in sub.take_audits() {
-            auth.audit_principal(&principal, a.action, &a.target, "ok", &addr, a.team, None)
-                .await;
-        }
+        caller.audit(&mut sub).await;
         let frames = sub.take_out();
         if !frames.is_empty() {
             if !out.send(frames).await {
@@ -1356,16 +1469,36 @@ pub async fn drive<O: Outbound>(
             },
             account = prefs.recv() => {
                 if matches!(account, Ok(a) if a == sub.account()) || matches!(account, Err(RecvError::Lagged(_))) {
-                    let hidden = load_hidden(&auth, sub.account()).await;
+                    let hidden = load_hidden(&caller.auth, sub.account()).await;
                     sub.set_hidden(hidden);
+                }
+            }
+            change = changes.recv() => {
+                let concerns = match &change {
+                    Ok(c) => c.concerns(&caller.credential, &caller.principal),
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => false,
+                };
+                if concerns && let Recheck::End(e) = caller.recheck(&mut sub).await {
+                    sub.end(&e, caller.lang);
+                }
+            }
+            () = tokio::time::sleep_until(recheck_at) => {
+                recheck_at = Instant::now() + recheck;
+                if let Recheck::End(e) = caller.recheck(&mut sub).await {
+                    sub.end(&e, caller.lang);
                 }
             }
             () = tokio::time::sleep_until(heartbeat_at) => sub.heartbeat(),
         }
+        if sub.ended {
+            caller.audit(&mut sub).await;
+            if out.send(sub.take_out()).await {
+                out.refuse().await;
+            }
+            break;
+        }
     }
     sub.close();
-    for a in sub.take_audits() {
-        auth.audit_principal(&principal, a.action, &a.target, "ok", &addr, a.team, None)
-            .await;
-    }
+    caller.audit(&mut sub).await;
 }
