@@ -157,7 +157,8 @@ test('an administrator restricted to Vendas sees only Vendas', async ({ page, br
   expect(group.ok, groupBody).toBe(true)
   const vera = { email: 'vera@example.com', password: 'senha-da-vera-123' }
   const user = await center.call('POST', '/api/v1/users', { kind: 'admin', name: 'Vera Vendas', email: vera.email, password: vera.password, group: (JSON.parse(groupBody) as { id: number }).id })
-  expect(user.ok, await user.text()).toBe(true)
+  const userBody = await user.text()
+  expect(user.ok, userBody).toBe(true)
 
   // the full administrator still sees everything
   const all = (await center.view()).counters.geral
@@ -225,6 +226,12 @@ test('an administrator restricted to Vendas sees only Vendas', async ({ page, br
     expect(view.counters).toEqual({ geral: 3, auto: 0, espera: 0, humano: 3 })
     expect(view.teams.map((t) => t.name)).toEqual(['Vendas'])
     expect(view.agents.map((a) => a.name).sort()).toEqual(['Carlos Souza', 'Dora Alves'])
+
+    // her account disabled: the open monitor ends at once and asks for a log-in
+    const off = await center.call('PATCH', `/api/v1/users/${(JSON.parse(userBody) as { id: number }).id}`, { disabled: true })
+    expect(off.ok, await off.text()).toBe(true)
+    await expect(veraPage).toHaveURL(/\/login\?next=/)
+    await expect(veraPage.getByRole('status').filter({ hasText: 'Sua sessão expirou' })).toBeVisible()
   } finally {
     await context.close()
   }

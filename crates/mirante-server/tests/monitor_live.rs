@@ -630,6 +630,7 @@ async fn p7_a_large_snapshot_arrives_in_parts_over_websocket_and_sse() {
 /// server closes the socket (1008, policy). The error frame is returned.
 async fn refused(ws: &mut Ws) -> Value {
     let (error, _) = until(ws, |v| v["type"] == "error").await;
+    assert_eq!(error["closing"], true, "{error}");
     loop {
         match tokio::time::timeout(WAIT, ws.next()).await.expect("the close in time") {
             Some(Ok(Message::Close(frame))) => {

@@ -24,6 +24,11 @@ export function setUnauthorizedHandler(handler: Unauthorized): void {
   onUnauthorized = handler
 }
 
+/** The session ended by other means than a request (the live stream said so). */
+export function unauthorized(): void {
+  onUnauthorized()
+}
+
 export async function request<T>(
   method: string,
   path: string,

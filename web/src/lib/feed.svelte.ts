@@ -5,13 +5,13 @@
 // reconnect, or a fresh snapshot) when
 // the server's OpenAPI document lists it, else polling `GET /api/v1/monitor` every 2 s, whose
 // answers are snapshots. Either way nothing on screen is stale without saying so.
-import { api, ApiError } from './client'
+import { api, ApiError, unauthorized } from './client'
 import { apiQuery, type Filter } from './filter'
 import type { MonitorStore } from './monitor.svelte'
 import { clock } from './time.svelte'
 import type { MonitorDelta, MonitorSnapshotPart, MonitorView } from './types'
 
-export type ConnState = 'connecting' | 'live' | 'polling' | 'reconnecting' | 'resynced'
+export type ConnState = 'connecting' | 'live' | 'polling' | 'reconnecting' | 'resynced' | 'ended'
 
 const POLL_MS = 2000
 const RESYNCED_SHOW_MS = 4000
@@ -191,6 +191,12 @@ export class MonitorFeed {
         }
         this.store.delta(delta)
         this.ok()
+      } else if (message.type === 'error' && message.closing) {
+        // the server withdrew this caller's rights and closes the stream: no reconnect
+        this.stop()
+        this.error = String(message.message ?? '')
+        this.state = 'ended'
+        if (message.code === 'unauthenticated') unauthorized()
       } else if (message.type === 'resync') {
         this.failures++
         this.state = 'reconnecting'

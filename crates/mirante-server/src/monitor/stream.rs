@@ -943,10 +943,12 @@ impl Subscriber {
         std::mem::take(&mut self.audits)
     }
 
-    /// Ends the stream: a last `error` frame says why (`unauthenticated`: log in again;
-    /// `forbidden`: `monitor.view` withdrawn).
+    /// Ends the stream: a last `error` frame with `closing: true` says why
+    /// (`unauthenticated`: log in again; `forbidden`: `monitor.view` withdrawn).
     pub fn end(&mut self, e: &AuthError, lang: Lang) {
-        self.error(e.code(), &e.message(lang));
+        self.out.push(json(&serde_json::json!({
+            "type": "error", "code": e.code(), "message": e.message(lang), "closing": true
+        })));
         self.ended = true;
     }
 
