@@ -109,6 +109,19 @@ async fn counters_from(ws: &mut Ws, delta: &Value) -> Value {
         .0
 }
 
+/// A new team, nobody in it.
+async fn create_team(e: &mirante_server::engine::EngineHandle, name: &str) -> mirante_core::TeamId {
+    ok(e, json!({"type": "create_team", "name": name}))
+        .await
+        .events
+        .iter()
+        .find_map(|x| match &x.kind {
+            EventKind::TeamCreated { team } => Some(team.id),
+            _ => None,
+        })
+        .unwrap()
+}
+
 fn session_of(events: &[mirante_core::Event]) -> SessionId {
     events
         .iter()
@@ -279,15 +292,7 @@ async fn m60_a_restricted_stream_never_carries_other_teams() {
     let (app, addr, _, c) = setup(1).await;
     let e = &app.engine.handle;
     // Team B with its own channel, nobody online: its sessions wait there.
-    let team_b = ok(e, json!({"type": "create_team", "name": "Vendas"})).await;
-    let team_b = team_b
-        .events
-        .iter()
-        .find_map(|x| match &x.kind {
-            EventKind::TeamCreated { team } => Some(team.id),
-            _ => None,
-        })
-        .unwrap();
+    let team_b = create_team(e, "Vendas").await;
     let flow = ok(e, json!({"type": "create_flow", "def": {"name": "v", "start": "r", "steps": {"r": {"kind": "route", "team": team_b}}}})).await;
     let flow = flow
         .events
@@ -632,7 +637,10 @@ async fn refused(ws: &mut Ws) -> Value {
     let (error, _) = until(ws, |v| v["type"] == "error").await;
     assert_eq!(error["closing"], true, "{error}");
     loop {
-        match tokio::time::timeout(WAIT, ws.next()).await.expect("the close in time") {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("the close in time")
+        {
             Some(Ok(Message::Close(frame))) => {
                 assert_eq!(u16::from(frame.unwrap().code), 1008);
                 return error;
@@ -664,13 +672,24 @@ async fn a_stream_ends_with_its_session_and_its_account() {
     send(&mut kept, json!({"type": "subscribe", "filter": {}})).await;
     assert_eq!(next(&mut kept).await["type"], "snapshot");
     let out = app
-        .call(req("POST", "/api/v1/auth/logout", &Cred::Cookie(cookie.clone()), None))
+        .call(req(
+            "POST",
+            "/api/v1/auth/logout",
+            &Cred::Cookie(cookie.clone()),
+            None,
+        ))
         .await;
     assert_eq!(out.status, 204);
     let error = refused(&mut ws).await;
     assert_eq!(error["code"], "unauthenticated");
-    assert!(error["message"].as_str().unwrap().contains("Autenticação"), "{error}");
-    assert_eq!(try_connect(addr, Some(&cookie), None).await.unwrap_err(), 401);
+    assert!(
+        error["message"].as_str().unwrap().contains("Autenticação"),
+        "{error}"
+    );
+    assert_eq!(
+        try_connect(addr, Some(&cookie), None).await.unwrap_err(),
+        401
+    );
 
     // The account's other session goes on… until an administrator disables the account.
     let e = &app.engine.handle;
@@ -694,15 +713,7 @@ async fn a_group_change_rescopes_or_ends_an_open_stream() {
     fast(|_| {});
     let (app, addr, root, c) = setup(1).await;
     let e = &app.engine.handle;
-    let team_b = ok(e, json!({"type": "create_team", "name": "Vendas"})).await;
-    let team_b = team_b
-        .events
-        .iter()
-        .find_map(|x| match &x.kind {
-            EventKind::TeamCreated { team } => Some(team.id),
-            _ => None,
-        })
-        .unwrap();
+    let team_b = create_team(e, "Vendas").await;
     let group = app.group(
         "Suporte",
         false,
@@ -729,21 +740,30 @@ async fn a_group_change_rescopes_or_ends_an_open_stream() {
             Some(body),
         )
     };
-    let wider = app.call(patch(json!({"teams": [c.team.0, team_b.0]}))).await;
+    let wider = app
+        .call(patch(json!({"teams": [c.team.0, team_b.0]})))
+        .await;
     assert_eq!(wider.status, 200, "{}", wider.json());
     let (snap, _) = until(&mut ws, |v| v["type"] == "snapshot").await;
     assert_eq!(snap["teams"].as_array().unwrap().len(), 2, "{snap}");
 
     // `session.follow` withdrawn: the follow ends; the stream goes on.
-    let fewer = app.call(patch(json!({"permissions": ["monitor.view"]}))).await;
+    let fewer = app
+        .call(patch(json!({"permissions": ["monitor.view"]})))
+        .await;
     assert_eq!(fewer.status, 200, "{}", fewer.json());
     let (ended, _) = until(&mut ws, |v| v["type"] == "follow_ended").await;
     assert_eq!(ended["session"], session.0);
     send(&mut ws, json!({"type": "follow", "session": session})).await;
-    assert_eq!(until(&mut ws, |v| v["type"] == "error").await.0["code"], "forbidden");
+    assert_eq!(
+        until(&mut ws, |v| v["type"] == "error").await.0["code"],
+        "forbidden"
+    );
 
     // `monitor.view` withdrawn: the stream ends.
-    let none = app.call(patch(json!({"permissions": ["chat.internal"]}))).await;
+    let none = app
+        .call(patch(json!({"permissions": ["chat.internal"]})))
+        .await;
     assert_eq!(none.status, 200, "{}", none.json());
     assert_eq!(refused(&mut ws).await["code"], "forbidden");
 }
@@ -788,7 +808,10 @@ async fn an_expired_session_or_a_revoked_token_ends_the_stream() {
     assert!(revoked.status.is_success(), "{}", revoked.status);
     let error = refused(&mut ws).await;
     assert_eq!(error["code"], "unauthenticated");
-    assert!(error["message"].as_str().unwrap().contains("log in"), "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("log in"),
+        "{error}"
+    );
 
     // A session past its idle limit: the periodic check ends the stream.
     let mut ws = connect(addr, &root).await;
