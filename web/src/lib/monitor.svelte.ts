@@ -126,8 +126,29 @@ export class MonitorStore {
   agents = $state.raw<AgentCard[]>([])
   teams = $state.raw<TeamCard[]>([])
   history = $state.raw<Sample[]>([])
-  /** Fases lists in display order (M-30…M-32); a list no delta touched keeps its identity. */
-  phases = $state.raw<PhaseLists>({ bot: [], waiting: [], human: [] })
+  /** Fases lists in display order (M-30…M-32); a list no delta touched keeps its identity.
+   * P7: the store patches lists of its own in place and a list read after a change is a copy
+   * made then — at most one per list and read, none while no one reads them (the Agentes and
+   * Equipes tabs), where each delta used to copy the lists it touched (~10 000 rows). */
+  get phases(): PhaseLists {
+    void this.#phasesVersion
+    if (this.#stale.size) {
+      const next = { ...this.#shown }
+      for (const name of this.#stale) next[name] = this.#lists[name].slice()
+      this.#stale.clear()
+      this.#shown = next
+    }
+    return this.#shown
+  }
+  #lists: PhaseLists = { bot: [], waiting: [], human: [] }
+  #shown: PhaseLists = { bot: [], waiting: [], human: [] }
+  #stale = new Set<PhaseName>()
+  #phasesVersion = $state(0)
+  private setPhases(lists: PhaseLists): void {
+    this.#lists = lists
+    for (const name of ['bot', 'waiting', 'human'] as const) this.#stale.add(name)
+    this.#phasesVersion++
+  }
 
   /** A snapshot with more rows than this is applied in a later task (`later`); by default
    * every snapshot is applied at once. */
@@ -248,7 +269,7 @@ export class MonitorStore {
       for (const row of list) rows.set(row.id, row)
     }
     this.#rows = rows
-    this.phases = buildPhases(rows.values())
+    this.setPhases(buildPhases(rows.values()))
     this.#version++
     this.loaded = true
     this.sample(receivedAt)
@@ -286,7 +307,7 @@ export class MonitorStore {
     this.seq = 0
     this.loaded = false
     this.#rows = new Map()
-    this.phases = { bot: [], waiting: [], human: [] }
+    this.setPhases({ bot: [], waiting: [], human: [] })
     this.#version++
     this.agents = []
     this.teams = []
@@ -306,25 +327,22 @@ export class MonitorStore {
     return out
   }
 
-  /** Removes and upserts rows: the map in place, the Fases lists patched (copy on write,
-   * one copy per touched list), or sorted again when most rows changed. */
+  /** Removes and upserts rows: the map in place, the Fases lists patched in place (copied
+   * when read, `phases`), or sorted again when most rows changed. */
   private applyRows(changed: readonly SessionView[], removed: readonly Id[]): void {
     const rows = this.#rows
     if (changed.length + removed.length > rows.size / 4 + 64) {
       for (const id of removed) rows.delete(id)
       for (const row of changed) rows.set(row.id, row)
-      this.phases = buildPhases(rows.values())
+      this.setPhases(buildPhases(rows.values()))
       this.#version++
       return
     }
-    const next: PhaseLists = { ...this.phases }
-    const copied = new Set<PhaseName>()
+    const lists = this.#lists
+    const stale = this.#stale
     const edit = (name: PhaseName): SessionView[] => {
-      if (!copied.has(name)) {
-        next[name] = next[name].slice()
-        copied.add(name)
-      }
-      return next[name]
+      stale.add(name)
+      return lists[name]
     }
     const drop = (old: SessionView) => {
       const list = edit(listOf(old))
@@ -356,7 +374,7 @@ export class MonitorStore {
         insert(row)
       }
     }
-    this.phases = next
+    this.#phasesVersion++
     this.#version++
   }
 
