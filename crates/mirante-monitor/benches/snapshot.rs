@@ -438,7 +438,7 @@ fn measure(iters: usize, mut f: impl FnMut()) -> Figures {
     }
 }
 
-fn answer_of(v: &MonitorView) -> SqlAnswer {
+fn answer_of(v: &MonitorView<'_>) -> SqlAnswer {
     SqlAnswer {
         counters: [v.counters.auto, v.counters.espera, v.counters.humano],
         unfiltered: [
@@ -484,7 +484,7 @@ fn quoted(s: &str) -> String {
 
 /// The JSON of a view as the server writes it (`MonitorView::to_json`: one buffer of the
 /// hinted size, the rows written field by field; the same bytes as `serde_json::to_vec`).
-fn to_json(v: &MonitorView) -> Vec<u8> {
+fn to_json(v: &MonitorView<'_>) -> Vec<u8> {
     v.to_json()
 }
 
@@ -576,8 +576,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let once = m.view(&f, &v, now);
         let live_after = GLOBAL.allocated();
         println!(
-            "{which}: one view = {} rows, {} agent cards, {} team cards; {} bytes held",
-            once.phases.bot.len() + once.phases.waiting.len() + once.phases.human.len(),
+            "{which}: one view = {} rows ({} bot, {} waiting, {} human), {} agent cards, {} team cards; {} bytes held",
+            once.rows(),
+            once.phases.bot.len(),
+            once.phases.waiting.len(),
+            once.phases.human.len(),
             once.agents.len(),
             once.teams.len(),
             live_after.saturating_sub(live)

@@ -5,10 +5,10 @@
 //! derived `Serialize` stays the definition of the shape; a property test and the P3 bench
 //! compare the two writers on every view they build).
 
-use crate::view::{MonitorView, SessionView};
+use crate::view::{MonitorView, Phases, SessionView};
 use serde::Serialize;
 
-impl MonitorView {
+impl MonitorView<'_> {
     /// This view as JSON, into one buffer of [`MonitorView::json_size_hint`]: the same bytes
     /// as `serde_json::to_vec(self)`, written several times faster for row-heavy answers.
     pub fn to_json(&self) -> Vec<u8> {
@@ -19,7 +19,16 @@ impl MonitorView {
 
     /// Appends this view as JSON to `out` (see [`MonitorView::to_json`]).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"seq\":");
+        out.push(b'{');
+        self.write_json_fields(out);
+        out.push(b'}');
+    }
+
+    /// Appends this view's JSON members to `out`, without the braces around them
+    /// (`"seq":…,…,"phases":{…}`): for a message that carries the view's fields among its own
+    /// (a stream's `snapshot` frame, as with `#[serde(flatten)]`).
+    pub fn write_json_fields(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\"seq\":");
         uint(out, self.seq);
         out.extend_from_slice(b",\"now\":");
         int(out, self.now.0);
@@ -37,13 +46,28 @@ impl MonitorView {
         serde(out, &self.agents);
         out.extend_from_slice(b",\"teams\":");
         serde(out, &self.teams);
-        out.extend_from_slice(b",\"phases\":{\"bot\":");
-        rows(out, &self.phases.bot);
+        out.extend_from_slice(b",\"phases\":");
+        self.phases.write_json(out);
+    }
+}
+
+impl Phases<'_> {
+    /// Appends the three lists as JSON to `out`: the same bytes as `serde_json`, written as
+    /// [`MonitorView::to_json`] writes them.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"bot\":");
+        rows(out, &self.bot);
         out.extend_from_slice(b",\"waiting\":");
-        rows(out, &self.phases.waiting);
+        rows(out, &self.waiting);
         out.extend_from_slice(b",\"human\":");
-        rows(out, &self.phases.human);
-        out.extend_from_slice(b"}}");
+        rows(out, &self.human);
+        out.push(b'}');
+    }
+
+    /// A generous estimate of the size of these lists as JSON (see
+    /// [`MonitorView::json_size_hint`]).
+    pub fn json_size_hint(&self) -> usize {
+        64 + 512 * self.len()
     }
 }
 
@@ -66,7 +90,7 @@ const CHUNK: usize = 16;
 /// and before each chunk is written, two tight loops of plain, independent loads — which the
 /// processor overlaps — read the rows two chunks ahead and the names of the next chunk (whose
 /// rows the previous step brought in): by the time a row is written, all of it is in cache.
-fn rows(out: &mut Vec<u8>, rows: &[SessionView]) {
+fn rows(out: &mut Vec<u8>, rows: &[SessionView<'_>]) {
     let ahead = |from: usize| rows.get(from..).unwrap_or_default().iter().take(CHUNK);
     out.push(b'[');
     let mut touched = 0usize;
@@ -96,7 +120,7 @@ fn rows(out: &mut Vec<u8>, rows: &[SessionView]) {
 }
 
 /// Reads every field of a row [`row`] writes (to bring the row into cache).
-fn touch_row(v: &SessionView) -> usize {
+fn touch_row(v: &SessionView<'_>) -> usize {
     let len = |s: Option<&str>| s.map_or(0, str::len);
     let ts = |t: Option<mirante_core::Timestamp>| t.map_or(0, |t| t.0);
     (v.id.0 ^ v.contact.0 ^ v.channel.0 ^ v.team.map_or(0, |t| t.0) ^ v.agent.map_or(0, |a| a.0))
@@ -115,7 +139,7 @@ fn touch_row(v: &SessionView) -> usize {
 
 /// Reads the first byte of a row's own strings (contact name and number, protocol), each an
 /// allocation of its own (to bring them into cache).
-fn touch_names(v: &SessionView) -> usize {
+fn touch_names(v: &SessionView<'_>) -> usize {
     let first = |s: &str| usize::from(s.as_bytes().first().copied().unwrap_or(0));
     first(&v.contact_name)
         + v.contact_number.as_deref().map_or(0, first)
@@ -123,7 +147,7 @@ fn touch_names(v: &SessionView) -> usize {
 }
 
 /// One row, in the field order of `SessionFields` (what `SessionView` serializes as).
-fn row(out: &mut Vec<u8>, v: &SessionView) {
+fn row(out: &mut Vec<u8>, v: &SessionView<'_>) {
     out.extend_from_slice(b"{\"id\":");
     uint(out, v.id.0);
     out.extend_from_slice(b",\"phase\":\"");

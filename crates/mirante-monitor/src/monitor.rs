@@ -174,7 +174,33 @@ pub struct AgentInfo {
     pub sessions: BTreeSet<SessionId>,
     /// Its sessions in service, longest first (the rows of its card).
     #[serde(skip)]
-    pub(crate) rows: Vec<Arc<SessionRow>>,
+    pub(crate) rows: Vec<AgentEntry>,
+}
+
+/// A session in service in its agent's list, with what a team-scoped or channel-filtered card
+/// tests beside it: building the card reads no row (a cache miss each) unless the filter has
+/// a contact or a protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AgentEntry {
+    /// Its place in the list ([`SessionRow::human_key`]; the id is its second part).
+    pub key: HumanKey,
+    /// The session's team.
+    pub team: Option<TeamId>,
+    /// The session's channel.
+    pub channel: ChannelId,
+    /// The row.
+    pub row: Arc<SessionRow>,
+}
+
+impl AgentEntry {
+    fn of(row: &Arc<SessionRow>) -> AgentEntry {
+        AgentEntry {
+            key: row.human_key(),
+            team: row.team,
+            channel: row.channel,
+            row: row.clone(),
+        }
+    }
 }
 
 impl AgentInfo {
@@ -817,8 +843,8 @@ impl Monitor {
         let stale: Vec<SessionId> = info
             .rows
             .iter()
-            .filter(|r| r.agent_name.as_deref() != Some(&*info.name))
-            .map(|r| r.id)
+            .filter(|e| e.row.agent_name.as_deref() != Some(&*info.name))
+            .map(|e| e.row.id)
             .collect();
         for s in stale {
             self.redress(s);
@@ -1121,8 +1147,8 @@ impl Live {
                 if let Some(a) = row.agent {
                     self.with_agent(a, |a| {
                         a.sessions.insert(row.id);
-                        if let Err(at) = a.rows.binary_search_by_key(&key, |r| r.human_key()) {
-                            a.rows.insert(at, row.clone());
+                        if let Err(at) = a.rows.binary_search_by_key(&key, |e| e.key) {
+                            a.rows.insert(at, AgentEntry::of(row));
                         }
                     });
                 }
@@ -1170,7 +1196,7 @@ impl Live {
                 if let Some(a) = row.agent {
                     self.with_agent(a, |a| {
                         a.sessions.remove(&row.id);
-                        if let Ok(at) = a.rows.binary_search_by_key(&key, |r| r.human_key()) {
+                        if let Ok(at) = a.rows.binary_search_by_key(&key, |e| e.key) {
                             a.rows.remove(at);
                         }
                     });
@@ -1216,9 +1242,9 @@ impl Live {
                     put_entry(self.team_human.get_mut(&t), &key, row);
                 }
                 if let Some(info) = row.agent.and_then(|a| self.agents.get_mut(&a))
-                    && let Ok(at) = info.rows.binary_search_by_key(&key, |r| r.human_key())
+                    && let Ok(at) = info.rows.binary_search_by_key(&key, |e| e.key)
                 {
-                    info.rows[at] = row.clone();
+                    info.rows[at] = AgentEntry::of(row);
                 }
             }
         }

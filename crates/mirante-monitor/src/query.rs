@@ -9,12 +9,12 @@
 
 use crate::filter::{Filter, Visibility, normalize_number};
 use crate::monitor::HashMap;
-use crate::monitor::{AgentInfo, Monitor, SessionRow, TeamEntry, WaitKey, slot};
+use crate::monitor::{AgentEntry, AgentInfo, Monitor, SessionRow, TeamEntry, WaitKey, slot};
 use crate::view::{
     AgentCard, AgentStatus, ChannelOption, CounterPair, Counters, FilterOptions, MonitorView,
     Named, Phases, ProtocolStatus, SessionView, TeamCard,
 };
-use mirante_core::{AgentId, ContactId, Phase, Presence, SessionId, TeamId, Timestamp};
+use mirante_core::{AgentId, ChannelId, ContactId, Phase, Presence, SessionId, TeamId, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -33,6 +33,13 @@ impl Query<'_> {
             && (self.filter.teams.is_empty()
                 || row.team.is_some_and(|t| self.filter.teams.contains(&t)))
             && self.matches_in_team(row)
+    }
+
+    /// [`Query::takes_team`] for a session's team (none: still in the bot).
+    fn takes_team_of_session(&self, team: Option<TeamId>) -> bool {
+        self.vis.sees_team_of_session(team)
+            && (self.filter.teams.is_empty()
+                || team.is_some_and(|t| self.filter.teams.contains(&t)))
     }
 
     /// True when sessions of `team` are inside the scope and the team filter.
@@ -105,15 +112,15 @@ impl TeamMatch {
 
 /// Matching rows in display order, as the tabs need them.
 #[derive(Default)]
-struct Matched {
-    bot: Vec<SessionView>,
-    waiting: Vec<SessionView>,
-    human: Vec<SessionView>,
+struct Matched<'a> {
+    bot: Vec<SessionView<'a>>,
+    waiting: Vec<SessionView<'a>>,
+    human: Vec<SessionView<'a>>,
     /// Per team: its matching waiting and in-service sessions.
     teams: HashMap<TeamId, TeamMatch>,
 }
 
-impl Matched {
+impl Matched<'_> {
     /// The per-team lists from the phase lists (already in display order).
     fn group_by_team(&mut self) {
         for r in &self.waiting {
@@ -160,10 +167,10 @@ impl Monitor {
 
     /// The smallest candidate set the query's conditions give (sizes first, then only the
     /// chosen set is gathered).
-    fn source<'a>(&'a self, q: &Query<'a>) -> Source<'a> {
+    fn source<'a, 'q>(&'a self, q: &Query<'q>) -> Source<'a> {
         let live = &self.live;
         let mut best = (live.sessions.len(), Pick::All);
-        let mut consider = |size: usize, pick: Pick<'a>| {
+        let mut consider = |size: usize, pick: Pick<'q>| {
             if size < best.0 {
                 best = (size, pick);
             }
@@ -239,7 +246,7 @@ impl Monitor {
                     .agents
                     .iter()
                     .filter_map(|a| live.agents.get(a))
-                    .flat_map(|a| a.rows.iter())
+                    .flat_map(|a| a.rows.iter().map(|e| &e.row))
                     .collect(),
             ),
             Pick::Channels => Source::Rows(
@@ -282,13 +289,15 @@ impl Monitor {
     /// every list in order: everyone is a walk, a few teams a merge of their ordered lists on
     /// the index keys (the team cards are built from the keys); only a few rows from other
     /// indexes are sorted.
-    fn matched(&self, q: &Query<'_>, now: Timestamp) -> Matched {
+    fn matched<'a>(&'a self, q: &Query<'_>, now: Timestamp) -> Matched<'a> {
         let live = &self.live;
         let mut m = Matched::default();
         match self.source(q) {
             Source::All => {
-                let rows = |idx: &mut dyn Iterator<Item = Row<'_>>| -> Vec<SessionView> {
-                    views(&idx.filter(|r| q.matches(r)).collect::<Vec<_>>(), now)
+                let rows = |idx: &mut dyn Iterator<Item = Row<'a>>| -> Vec<SessionView<'a>> {
+                    idx.filter(|r| q.matches(r))
+                        .map(|r| SessionView::borrowed(r, now))
+                        .collect()
                 };
                 m.bot = rows(&mut live.bot.values());
                 m.waiting = rows(&mut live.waiting.values());
@@ -300,7 +309,9 @@ impl Monitor {
                 // entry, the other conditions (if any) on each row. Without them, the merge
                 // reads only the index (a row that does not match is never touched).
                 let taken: Vec<TeamId> = teams.into_iter().filter(|t| q.takes_team(*t)).collect();
-                let channels = &q.filter.channels;
+                // The channels as a slice (a filter names a few: a scan of a few words beats
+                // a search of the set, for every entry).
+                let channels: Vec<ChannelId> = q.filter.channels.iter().copied().collect();
                 let per_row = q.has_row_conditions_beyond_channel();
                 let keep = |e: &TeamEntry| {
                     (channels.is_empty() || channels.contains(&e.channel))
@@ -319,35 +330,20 @@ impl Monitor {
                         in_service: Vec::with_capacity(index_len(h)),
                     })
                     .collect();
-                let most = waiting
-                    .iter()
-                    .map(index_len)
-                    .sum::<usize>()
-                    .max(human.iter().map(index_len).sum());
-                let mut rows = Vec::with_capacity(most);
-                merge_runs(
-                    present(&waiting),
-                    |a, b| a.0 < b.0,
-                    |run, (key, e)| {
-                        if keep(e) {
-                            cards[run].push_waiting(key);
-                            rows.push(&e.row);
-                        }
-                    },
-                );
-                m.waiting = views(&rows, now);
-                rows.clear();
-                merge_runs(
-                    present(&human),
-                    |a, b| a.0 < b.0,
-                    |run, (key, e)| {
-                        if keep(e) {
-                            cards[run].in_service.push(key.1);
-                            rows.push(&e.row);
-                        }
-                    },
-                );
-                m.human = views(&rows, now);
+                m.waiting = Vec::with_capacity(waiting.iter().map(index_len).sum());
+                merge_keyed(&waiting, |run, key, e| {
+                    if keep(e) {
+                        cards[run].push_waiting(key);
+                        m.waiting.push(SessionView::borrowed(&e.row, now));
+                    }
+                });
+                m.human = Vec::with_capacity(human.iter().map(index_len).sum());
+                merge_keyed(&human, |run, key, e| {
+                    if keep(e) {
+                        cards[run].in_service.push(key.1);
+                        m.human.push(SessionView::borrowed(&e.row, now));
+                    }
+                });
                 m.teams = taken.into_iter().zip(cards).collect();
             }
             Source::Rows(rows) => {
@@ -437,16 +433,20 @@ impl Monitor {
     }
 
     /// One session as a row at `now` (for deltas and `follow`).
-    pub fn row(&self, id: SessionId, now: Timestamp) -> Option<SessionView> {
+    /// It holds a reference on the row: it outlives the model's borrow.
+    pub fn row(&self, id: SessionId, now: Timestamp) -> Option<SessionView<'static>> {
         self.live
             .sessions
             .get(&id)
-            .map(|r| SessionView::new(r.clone(), now))
+            .map(|r| SessionView::shared(r.clone(), now))
     }
 
     /// The Monitoramento screen for one supervisor: counters, the three tabs, all from this
     /// state at [`Monitor::seq`] (B-2), durations computed at `now`.
-    pub fn view(&self, filter: &Filter, vis: &Visibility, now: Timestamp) -> MonitorView {
+    ///
+    /// The view borrows the model: its rows are the model's, no reference taken
+    /// ([`MonitorView::into_owned`] for one that outlives the borrow).
+    pub fn view(&self, filter: &Filter, vis: &Visibility, now: Timestamp) -> MonitorView<'_> {
         let q = self.query(filter, vis);
         let mut m = self.matched(&q, now);
         let counters = Counters::from_phases(
@@ -482,7 +482,12 @@ impl Monitor {
         }
     }
 
-    fn agent_cards(&self, q: &Query<'_>, human: &[SessionView], now: Timestamp) -> Vec<AgentCard> {
+    fn agent_cards(
+        &self,
+        q: &Query<'_>,
+        human: &[SessionView<'_>],
+        now: Timestamp,
+    ) -> Vec<AgentCard> {
         let live = &self.live;
         let f = q.filter;
         // A card's sessions are its agent's matching rows in service, longest first. With a
@@ -499,13 +504,25 @@ impl Monitor {
                 }
             }
         }
+        // Without a contact or protocol, the team and channel beside each entry decide (the
+        // agent filter holds for the card's own agent): no row is read.
+        let by_entry = !f.has_needle();
+        let channels: Vec<ChannelId> = f.channels.iter().copied().collect();
+        let entry_matches = |e: &AgentEntry| {
+            if by_entry {
+                q.takes_team_of_session(e.team)
+                    && (channels.is_empty() || channels.contains(&e.channel))
+            } else {
+                q.matches(&e.row)
+            }
+        };
         let own_sessions = |a: &AgentInfo| -> Vec<SessionId> {
-            let n = a.rows.iter().filter(|r| q.matches(r)).count();
+            let n = a.rows.iter().filter(|e| entry_matches(e)).count();
             if n == 0 {
                 return Vec::new();
             }
             let mut ids = Vec::with_capacity(n);
-            ids.extend(a.rows.iter().filter(|r| q.matches(r)).map(|r| r.id));
+            ids.extend(a.rows.iter().filter(|e| entry_matches(e)).map(|e| e.key.1));
             ids
         };
         // Members of the scope's teams are in the scope.
@@ -648,8 +665,10 @@ impl Monitor {
             }
             let longest_wait_ms = oldest.map(|t| now.since(t));
             // Queue order (next to be served first); the lists come oldest first, which is
-            // nearly the same order.
-            queue.sort_unstable();
+            // nearly (often exactly) the same order.
+            if !queue.is_sorted() {
+                queue.sort_unstable();
+            }
             let waiting: Vec<SessionId> = queue.into_iter().map(|(_, id)| id).collect();
             let [online, paused, available] =
                 live.team_presence.get(&id).copied().unwrap_or_default();
@@ -767,21 +786,92 @@ fn index_len<K, V>(index: &Option<&BTreeMap<K, V>>) -> usize {
     index.map_or(0, BTreeMap::len)
 }
 
-/// The views of `rows` at `now`.
+/// The views of `rows` at `now` (borrowed: no reference taken).
+fn views<'a>(rows: &[Row<'a>], now: Timestamp) -> Vec<SessionView<'a>> {
+    rows.iter().map(|r| SessionView::borrowed(r, now)).collect()
+}
+
+/// Calls `f(run, key, value)` for every entry of the present `indexes`, in key order (run =
+/// the index's place in `indexes`): the k-way merge of a few teams' ordered indexes.
 ///
-/// Taking a reference on a row writes its count with a locked instruction, which waits for
-/// the row's cache line: one full memory latency per row, one after the other. Reading every
-/// count first (plain loads, which the processor overlaps) brings the lines in together, so
-/// the references are then taken on lines already in cache (the P3 bench's team-restricted
-/// view, ~4 000 rows scattered in a 100 k-row model, took ~30 % less time with this pass).
-fn views(rows: &[Row<'_>], now: Timestamp) -> Vec<SessionView> {
-    let loaded = rows
+/// Each run's head key is kept by value beside its iterator, and the smallest head is chosen
+/// with a conditional move rather than a branch (the runs of a few teams interleave at
+/// random: a branch on which one is next would be mispredicted about every other entry); a
+/// run's entries are taken without comparing again while they stay below the next-smallest
+/// head. Many runs are gathered and sorted instead ([`merge_runs`]).
+fn merge_keyed<'a, K: Ord + Copy, V>(
+    indexes: &[Option<&'a BTreeMap<K, V>>],
+    mut f: impl FnMut(usize, &'a K, &'a V),
+) {
+    if indexes.iter().flatten().count() > 8 {
+        return merge_runs(
+            present(indexes),
+            |a, b| a.0 < b.0,
+            |run, (k, v)| f(run, k, v),
+        );
+    }
+    struct Head<'a, K, V> {
+        key: K,
+        entry: (&'a K, &'a V),
+        run: usize,
+        rest: std::collections::btree_map::Iter<'a, K, V>,
+    }
+    let mut heads: Vec<Head<'a, K, V>> = indexes
         .iter()
-        .fold(0usize, |n, r| n.wrapping_add(Arc::strong_count(r)));
-    std::hint::black_box(loaded);
-    rows.iter()
-        .map(|r| SessionView::new(Arc::clone(r), now))
-        .collect()
+        .enumerate()
+        .filter_map(|(run, index)| {
+            let mut rest = index.as_ref()?.iter();
+            let entry = rest.next()?;
+            Some(Head {
+                key: *entry.0,
+                entry,
+                run,
+                rest,
+            })
+        })
+        .collect();
+    while heads.len() > 1 {
+        // The smallest head, and the smallest of the others (the bound of its run).
+        let (mut best, mut second) = if heads[1].key < heads[0].key {
+            (1, 0)
+        } else {
+            (0, 1)
+        };
+        for j in 2..heads.len() {
+            let below_best = heads[j].key < heads[best].key;
+            let below_second = heads[j].key < heads[second].key;
+            second = if below_best {
+                best
+            } else if below_second {
+                j
+            } else {
+                second
+            };
+            best = if below_best { j } else { best };
+        }
+        let bound = heads[second].key;
+        let head = &mut heads[best];
+        loop {
+            f(head.run, head.entry.0, head.entry.1);
+            match head.rest.next() {
+                Some(next) => {
+                    head.key = *next.0;
+                    head.entry = next;
+                    if bound < head.key {
+                        break;
+                    }
+                }
+                None => {
+                    heads.swap_remove(best);
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(head) = heads.pop() {
+        f(head.run, head.entry.0, head.entry.1);
+        head.rest.for_each(|(k, v)| f(head.run, k, v));
+    }
 }
 
 /// Calls `f(run, item)` for every item of the sorted `runs`, in the order `less` gives (a

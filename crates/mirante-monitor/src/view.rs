@@ -1,7 +1,9 @@
 //! The answer of a monitor query: what the Monitoramento screen shows, computed from one state
 //! at one sequence number (B-2). Plain data with `Serialize` (snake_case English field names);
 //! the server turns it into JSON as it is. The session rows are handles on the model's shared,
-//! immutable rows ([`SessionView`]): a view clones a reference per row instead of building it.
+//! immutable rows ([`SessionView`]): a view borrows the model (`MonitorView<'a>`, no row built,
+//! no reference count touched), and [`MonitorView::into_owned`] takes a reference per row when
+//! the answer must outlive the borrow (the model's lock).
 //!
 //! Every matching session appears exactly once, as a row in the Fases lists (`phases`); the
 //! Agentes and Equipes cards list the ids of their sessions in display order, and the UI joins
@@ -13,6 +15,7 @@ use mirante_core::{
     AgentId, ChannelId, ChannelKind, ContactId, PauseReasonId, Phase, SessionId, TeamId, Timestamp,
 };
 use serde::Serialize;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The four counters (M-1…M-4). `geral = auto + espera + humano`, always.
@@ -73,8 +76,13 @@ pub enum ProtocolStatus {
 }
 
 /// The whole Monitoramento screen for one supervisor and one filter.
+///
+/// Its rows borrow the model it was computed from (`'a`): answering a query takes no
+/// reference on any row, so the model cannot change while the view is used (in the server:
+/// the view is written under the model's read lock). [`MonitorView::into_owned`] makes a view
+/// that outlives the model's borrow (a reference per row).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MonitorView {
+pub struct MonitorView<'a> {
     /// The sequence number of the last event folded into the state this view comes from.
     pub seq: u64,
     /// The time the durations were computed at.
@@ -95,10 +103,32 @@ pub struct MonitorView {
     /// Tab *Equipes* (M-20, M-22, B-1): teams, by name.
     pub teams: Vec<TeamCard>,
     /// Tab *Fases* (M-30…M-32): every matching session, once.
-    pub phases: Phases,
+    pub phases: Phases<'a>,
 }
 
-impl MonitorView {
+impl MonitorView<'_> {
+    /// The number of rows in the Fases lists.
+    pub fn rows(&self) -> usize {
+        self.phases.len()
+    }
+
+    /// The same view, independent of the model it borrows: a reference is taken on each row
+    /// (a locked increment each, and its drop a decrement; for a large view, most of its cost).
+    pub fn into_owned(self) -> MonitorView<'static> {
+        MonitorView {
+            seq: self.seq,
+            now: self.now,
+            filtered: self.filtered,
+            counters: self.counters,
+            unfiltered_counters: self.unfiltered_counters,
+            protocol_not_open: self.protocol_not_open,
+            protocol_status: self.protocol_status,
+            agents: self.agents,
+            teams: self.teams,
+            phases: self.phases.into_owned(),
+        }
+    }
+
     /// A generous estimate of the size of this view serialized as JSON, for the buffer it is
     /// written into: one allocation instead of a doubling (and a copy) every time a large
     /// answer outgrows its buffer.
@@ -116,13 +146,37 @@ impl MonitorView {
 
 /// The Fases lists.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Phases {
+pub struct Phases<'a> {
     /// M-30 *Navegando*: in the bot, in order of arrival.
-    pub bot: Vec<SessionView>,
+    pub bot: Vec<SessionView<'a>>,
     /// M-31 *Em espera*: waiting, oldest first (longest waiting time first).
-    pub waiting: Vec<SessionView>,
+    pub waiting: Vec<SessionView<'a>>,
     /// M-32 *Em atendimento*: with an agent, longest in service first.
-    pub human: Vec<SessionView>,
+    pub human: Vec<SessionView<'a>>,
+}
+
+impl Phases<'_> {
+    /// The number of rows in the three lists.
+    pub fn len(&self) -> usize {
+        self.bot.len() + self.waiting.len() + self.human.len()
+    }
+
+    /// True when the three lists are empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The same lists, independent of the model they borrow (see [`SessionView::into_owned`]).
+    pub fn into_owned(self) -> Phases<'static> {
+        let owned = |rows: Vec<SessionView<'_>>| -> Vec<SessionView<'static>> {
+            rows.into_iter().map(SessionView::into_owned).collect()
+        };
+        Phases {
+            bot: owned(self.bot),
+            waiting: owned(self.waiting),
+            human: owned(self.human),
+        }
+    }
 }
 
 /// A name with its id.
@@ -138,18 +192,42 @@ pub struct Named<I> {
 /// (names included) and the instant the durations are computed at.
 ///
 /// The model keeps each open session as one `Arc<SessionRow>`, replaced when an event changes
-/// it; a view holds a reference-counted clone of it, so answering a query builds no row. It
-/// dereferences to the [`SessionRow`] (ids, timestamps, names); the durations are methods.
-/// Serialized, it is exactly [`SessionFields`] (the owned form, [`SessionView::fields`]).
+/// it. A view's rows borrow it (`SessionView<'a>`: a pointer, so answering a query builds no
+/// row and writes no reference count — on a large view, taking and dropping a reference per
+/// row was most of its time, each a locked instruction on the row's cache line); a row that
+/// must outlive the borrow holds a reference ([`SessionView::into_owned`], and
+/// [`crate::Monitor::row`]). It dereferences to the [`SessionRow`] (ids, timestamps, names);
+/// the durations are methods. Serialized, it is exactly [`SessionFields`] (the owned form,
+/// [`SessionView::fields`]).
 #[derive(Clone)]
-pub struct SessionView {
-    row: Arc<SessionRow>,
+pub struct SessionView<'a> {
+    row: Cow<'a, Arc<SessionRow>>,
     now: Timestamp,
 }
 
-impl SessionView {
-    pub(crate) fn new(row: Arc<SessionRow>, now: Timestamp) -> SessionView {
-        SessionView { row, now }
+impl<'a> SessionView<'a> {
+    /// A row borrowed from the model.
+    pub(crate) fn borrowed(row: &'a Arc<SessionRow>, now: Timestamp) -> SessionView<'a> {
+        SessionView {
+            row: Cow::Borrowed(row),
+            now,
+        }
+    }
+
+    /// A row holding its own reference.
+    pub(crate) fn shared(row: Arc<SessionRow>, now: Timestamp) -> SessionView<'static> {
+        SessionView {
+            row: Cow::Owned(row),
+            now,
+        }
+    }
+
+    /// The same row, independent of the model it borrows (a reference on the row).
+    pub fn into_owned(self) -> SessionView<'static> {
+        SessionView {
+            row: Cow::Owned(self.row.into_owned()),
+            now: self.now,
+        }
     }
 
     /// The time the durations are computed at.
@@ -228,7 +306,7 @@ impl SessionView {
     /// A view of the owned form (for oracles in tests): the durations must be the ones
     /// `now` gives.
     #[cfg(test)]
-    pub(crate) fn from_fields(f: SessionFields, now: Timestamp) -> SessionView {
+    pub(crate) fn from_fields(f: SessionFields, now: Timestamp) -> SessionView<'static> {
         let row = SessionRow {
             id: f.id,
             contact: f.contact,
@@ -250,13 +328,13 @@ impl SessionView {
             team_name: f.team.as_ref().map(|t| t.name.clone()),
             agent_name: f.agent.as_ref().map(|a| a.name.clone()),
         };
-        let v = SessionView::new(Arc::new(row), now);
+        let v = SessionView::shared(Arc::new(row), now);
         assert_eq!(v.fields(), f, "durations disagree with now");
         v
     }
 }
 
-impl std::ops::Deref for SessionView {
+impl std::ops::Deref for SessionView<'_> {
     type Target = SessionRow;
 
     fn deref(&self) -> &SessionRow {
@@ -264,13 +342,13 @@ impl std::ops::Deref for SessionView {
     }
 }
 
-impl PartialEq for SessionView {
-    fn eq(&self, other: &SessionView) -> bool {
+impl PartialEq for SessionView<'_> {
+    fn eq(&self, other: &SessionView<'_>) -> bool {
         self.fields() == other.fields()
     }
 }
 
-impl std::fmt::Debug for SessionView {
+impl std::fmt::Debug for SessionView<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.fields().fmt(f)
     }
@@ -307,7 +385,7 @@ struct ShownRef<'a> {
     since_customer_ms: i64,
 }
 
-impl Serialize for SessionView {
+impl Serialize for SessionView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let r = &*self.row;
         ShownRef {

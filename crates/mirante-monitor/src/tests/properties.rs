@@ -365,7 +365,7 @@ fn arc(s: &str) -> Arc<str> {
     Arc::from(s)
 }
 
-fn row(st: &State, s: &Session, now: Timestamp) -> SessionView {
+fn row(st: &State, s: &Session, now: Timestamp) -> SessionView<'static> {
     let contact = st.contacts.get(&s.contact);
     let fields = SessionFields {
         id: s.id,
@@ -447,7 +447,7 @@ fn naive_view(
     f: &Filter,
     vis: &Visibility,
     now: Timestamp,
-) -> MonitorView {
+) -> MonitorView<'static> {
     let all: Vec<&Session> = st
         .sessions
         .values()
@@ -673,6 +673,18 @@ fn check(w: &World, day: &DayOracle, views: &[(Filter, Visibility)]) -> Result<(
             String::from_utf8_lossy(&serde),
             "the server's JSON writer differs from serde_json"
         );
+        let mut phases = Vec::new();
+        v.phases.write_json(&mut phases);
+        let serde_phases = serde_json::to_vec(&v.phases).unwrap_or_default();
+        prop_assert_eq!(
+            String::from_utf8_lossy(&phases),
+            String::from_utf8_lossy(&serde_phases),
+            "the server's JSON writer differs from serde_json (phases)"
+        );
+        // The owned form (a reference per row) is the same view.
+        let owned = v.clone().into_owned();
+        prop_assert_eq!(&owned, &v);
+        prop_assert_eq!(owned.to_json(), mine);
         let opts = m.filter_options(vis);
         for a in &opts.agents {
             prop_assert!(m.agent_visible(a.id, vis));

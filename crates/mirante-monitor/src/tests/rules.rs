@@ -47,7 +47,7 @@ fn center() -> Center {
     }
 }
 
-fn card(v: &MonitorView, team: TeamId) -> &TeamCard {
+fn card<'a>(v: &'a MonitorView<'_>, team: TeamId) -> &'a TeamCard {
     v.teams
         .iter()
         .find(|c| c.id == team)
@@ -361,7 +361,8 @@ fn renames_show_on_open_rows_and_a_view_taken_before_keeps_its_names() {
     let mut c = center();
     let s =
         c.w.customer_named(c.whatsapp, "5511900000001", Some("Maria"), "oi");
-    let before = c.w.view();
+    // A view borrows the model; an owned one holds its rows.
+    let before = c.w.view().into_owned();
     let contact = before.phases.human[0].contact;
     c.w.run(Command::UpdateTeam {
         team: c.vendas,
@@ -395,7 +396,7 @@ fn renames_show_on_open_rows_and_a_view_taken_before_keeps_its_names() {
     assert_eq!(f.agent.map(|a| a.name).as_deref(), Some("Ana Paula"));
     assert_eq!(&*f.channel_name, "WhatsApp Loja");
     assert_eq!(&*f.contact_name, "Maria Souza");
-    // The rows of a view are immutable: one taken before still shows the old names.
+    // The rows of an owned view are immutable: one taken before still shows the old names.
     let old = before.phases.human[0].fields();
     assert_eq!(old.team.map(|t| t.name).as_deref(), Some("Vendas"));
     assert_eq!(&*old.contact_name, "Maria");

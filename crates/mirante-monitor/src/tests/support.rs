@@ -219,12 +219,12 @@ impl World {
     }
 
     /// The screen, unfiltered, for a supervisor who sees everything.
-    pub fn view(&self) -> MonitorView {
+    pub fn view(&self) -> MonitorView<'_> {
         self.monitor
             .view(&Filter::default(), &Visibility::all(), self.now)
     }
 
-    pub fn view_with(&self, filter: &Filter, vis: &Visibility) -> MonitorView {
+    pub fn view_with(&self, filter: &Filter, vis: &Visibility) -> MonitorView<'_> {
         self.monitor.view(filter, vis, self.now)
     }
 
@@ -236,7 +236,7 @@ impl World {
 }
 
 /// Ids of a list of rows.
-pub fn ids(rows: &[crate::SessionView]) -> Vec<SessionId> {
+pub fn ids(rows: &[crate::SessionView<'_>]) -> Vec<SessionId> {
     rows.iter().map(|r| r.id).collect()
 }
 

@@ -279,7 +279,7 @@ async fn transfer(
 pub struct FollowAnswer {
     /// The session's row (as in the monitor).
     #[schema(value_type = super::schema::SessionViewSchema)]
-    pub session: mirante_monitor::SessionView,
+    pub session: mirante_monitor::SessionView<'static>,
     /// Its transcript so far (oldest first).
     pub messages: Vec<MessageView>,
     /// Older messages are not kept in memory.

@@ -430,27 +430,40 @@ pub enum ClientMessage {
     Ping,
 }
 
-#[derive(Serialize)]
-struct SnapshotFrame<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(flatten)]
-    view: &'a mirante_monitor::MonitorView,
-    /// The number of frames of this snapshot (itself and its `snapshot_part`s), when split.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parts: Option<usize>,
+/// A `snapshot` frame: `{"type":"snapshot", the view's fields…, "parts":K}` (`parts` only
+/// when split), written by the monitor's JSON writer (`MonitorView::write_json_fields`: the
+/// bytes `serde_json` gives a struct with the view `#[serde(flatten)]`ed, several times
+/// faster for row-heavy views).
+fn snapshot_frame(view: &MonitorView<'_>, parts: Option<usize>) -> Frame {
+    let mut out = Vec::with_capacity(view.json_size_hint() + 64);
+    out.extend_from_slice(br#"{"type":"snapshot","#);
+    view.write_json_fields(&mut out);
+    if let Some(parts) = parts {
+        out.extend_from_slice(format!(r#","parts":{parts}"#).as_bytes());
+    }
+    out.push(b'}');
+    utf8_frame(out)
 }
 
-/// One further part of a split snapshot: the next rows of each Fases list.
-#[derive(Serialize)]
-struct SnapshotPartFrame<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    /// The snapshot's sequence.
-    seq: u64,
-    /// 1 … `parts` − 1 (the `snapshot` frame itself is part 0).
-    part: usize,
-    phases: &'a Phases,
+/// One further part of a split snapshot: `{"type":"snapshot_part","seq":…,"part":…,
+/// "phases":{…}}`, the next rows of each Fases list (`part`: 1 … `parts` − 1, the `snapshot`
+/// frame itself is part 0; `seq`: the snapshot's).
+fn snapshot_part_frame(seq: u64, part: usize, phases: &Phases<'_>) -> Frame {
+    let mut out = Vec::with_capacity(phases.json_size_hint() + 64);
+    out.extend_from_slice(
+        format!(r#"{{"type":"snapshot_part","seq":{seq},"part":{part},"phases":"#).as_bytes(),
+    );
+    phases.write_json(&mut out);
+    out.push(b'}');
+    utf8_frame(out)
+}
+
+/// A frame from JSON bytes (always UTF-8: the writer escapes nothing into invalid bytes).
+fn utf8_frame(json: Vec<u8>) -> Frame {
+    match String::from_utf8(json) {
+        Ok(text) => Frame::from(text),
+        Err(e) => Frame::from(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
 }
 
 /// A delta: what changed between `from_seq` and `seq` for this subscription.
@@ -463,7 +476,7 @@ pub struct DeltaFrame {
     /// The state it applies on.
     pub from_seq: u64,
     /// Session rows added or changed (upsert by id).
-    pub rows: Vec<SessionView>,
+    pub rows: Vec<SessionView<'static>>,
     /// Sessions no longer in the view (finished, or moved out of the filter or scope).
     pub removed: Vec<SessionId>,
     /// Agent cards added or changed.
@@ -503,36 +516,23 @@ fn snapshot_frames(
     let part_rows = cfg.snapshot_part_rows;
     let mut view = live.monitor.view(filter, vis, now);
     let held = Held::of_view(&view, filter, vis, cfg.held_max);
-    let rows = view.phases.bot.len() + view.phases.waiting.len() + view.phases.human.len();
-    if rows <= part_rows.max(1) {
-        let frame = json(&SnapshotFrame {
-            kind: "snapshot",
-            view: &view,
-            parts: None,
-        });
-        return (vec![frame], held);
+    if view.rows() <= part_rows.max(1) {
+        return (vec![snapshot_frame(&view, None)], held);
     }
     let mut parts = split_phases(std::mem::take(&mut view.phases), part_rows.max(1)).into_iter();
     view.phases = parts.next().unwrap_or_default();
-    let mut frames = vec![json(&SnapshotFrame {
-        kind: "snapshot",
-        view: &view,
-        parts: Some(parts.len() + 1),
-    })];
-    frames.extend(parts.enumerate().map(|(i, phases)| {
-        json(&SnapshotPartFrame {
-            kind: "snapshot_part",
-            seq: view.seq,
-            part: i + 1,
-            phases: &phases,
-        })
-    }));
+    let mut frames = vec![snapshot_frame(&view, Some(parts.len() + 1))];
+    frames.extend(
+        parts
+            .enumerate()
+            .map(|(i, phases)| snapshot_part_frame(view.seq, i + 1, &phases)),
+    );
     (frames, held)
 }
 
 /// Cuts the Fases lists, taken in display order (bot, waiting, human), into parts of
 /// `part_rows` rows.
-fn split_phases(phases: Phases, part_rows: usize) -> Vec<Phases> {
+fn split_phases(phases: Phases<'_>, part_rows: usize) -> Vec<Phases<'_>> {
     let mut parts = Vec::new();
     let mut part = Phases::default();
     let mut n = 0;
@@ -576,7 +576,7 @@ pub struct Held {
 
 impl Held {
     /// What a client holds once it has `view` (a snapshot).
-    fn of_view(view: &MonitorView, filter: &Filter, vis: &Visibility, max: usize) -> Held {
+    fn of_view(view: &MonitorView<'_>, filter: &Filter, vis: &Visibility, max: usize) -> Held {
         let phases = [&view.phases.bot, &view.phases.waiting, &view.phases.human];
         let n: usize = phases.iter().map(|l| l.len()).sum();
         let rows = (!every_open_session(filter, vis) && n <= max)
@@ -858,7 +858,7 @@ struct FollowFrame<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     session: SessionId,
-    row: Option<SessionView>,
+    row: Option<SessionView<'static>>,
     messages: Vec<&'a MessageView>,
     truncated: bool,
     followers: Vec<Follower>,
