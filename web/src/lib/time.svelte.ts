@@ -66,20 +66,16 @@ export function tickTimers(): void {
 }
 
 /** `{@attach timer(() => start)}`: the element shows the time since `start` (ms since the
- * epoch, on the server's clock; `—` when null), counting with the clock's tick. */
+ * epoch, on the server's clock; `—` when null), counting with the clock's tick. A new start
+ * (`start` reads a signal that changed: pass a `$derived`, so that only a new value does)
+ * sets the timer up again. */
 export function timer(start: () => number | null | undefined, group: TimerGroup | null = null): Attachment<HTMLElement> {
   return (el) => {
-    const t: Timer = { node: document.createTextNode(''), from: null, text: '', group }
+    const t: Timer = { node: document.createTextNode(''), from: start() ?? null, text: '', group }
+    show(t, tickNow())
     el.append(t.node)
     timers.add(t)
     group?.timers.add(t)
-    $effect.pre(() => {
-      const from = start() ?? null
-      if (from !== t.from || !t.text) {
-        t.from = from
-        show(t, tickNow())
-      }
-    })
     return () => {
       timers.delete(t)
       group?.timers.delete(t)
