@@ -330,20 +330,28 @@ impl Monitor {
                         in_service: Vec::with_capacity(index_len(h)),
                     })
                     .collect();
-                m.waiting = Vec::with_capacity(waiting.iter().map(index_len).sum());
-                merge_keyed(&waiting, |run, key, e| {
-                    if keep(e) {
+                let rows = merged(&waiting, |run, key, e| {
+                    let kept = keep(e);
+                    if kept {
                         cards[run].push_waiting(key);
-                        m.waiting.push(SessionView::borrowed(&e.row, now));
                     }
+                    kept
                 });
-                m.human = Vec::with_capacity(human.iter().map(index_len).sum());
-                merge_keyed(&human, |run, key, e| {
-                    if keep(e) {
+                m.waiting = rows
+                    .iter()
+                    .map(|(_, e)| SessionView::borrowed(&e.row, now))
+                    .collect();
+                let rows = merged(&human, |run, key, e| {
+                    let kept = keep(e);
+                    if kept {
                         cards[run].in_service.push(key.1);
-                        m.human.push(SessionView::borrowed(&e.row, now));
                     }
+                    kept
                 });
+                m.human = rows
+                    .iter()
+                    .map(|(_, e)| SessionView::borrowed(&e.row, now))
+                    .collect();
                 m.teams = taken.into_iter().zip(cards).collect();
             }
             Source::Rows(rows) => {
@@ -769,18 +777,6 @@ impl Monitor {
     }
 }
 
-/// The iterators of the indexes that are present, each with its run number (its place in
-/// `indexes`): plain index walks for the merge.
-fn present<'a, K, V>(
-    indexes: &[Option<&'a BTreeMap<K, V>>],
-) -> Vec<(usize, std::collections::btree_map::Iter<'a, K, V>)> {
-    indexes
-        .iter()
-        .enumerate()
-        .filter_map(|(run, i)| i.map(|m| (run, m.iter())))
-        .collect()
-}
-
 /// The size of an index that may be absent.
 fn index_len<K, V>(index: &Option<&BTreeMap<K, V>>) -> usize {
     index.map_or(0, BTreeMap::len)
@@ -791,87 +787,59 @@ fn views<'a>(rows: &[Row<'a>], now: Timestamp) -> Vec<SessionView<'a>> {
     rows.iter().map(|r| SessionView::borrowed(r, now)).collect()
 }
 
-/// Calls `f(run, key, value)` for every entry of the present `indexes`, in key order (run =
-/// the index's place in `indexes`): the k-way merge of a few teams' ordered indexes.
+/// The entries of the present `indexes` that `keep(run, key, value)` keeps, in key order
+/// (run = the index's place in `indexes`; `keep` sees each index's entries in order): the
+/// merge of a few teams' ordered indexes.
 ///
-/// Each run's head key is kept by value beside its iterator, and the smallest head is chosen
-/// with a conditional move rather than a branch (the runs of a few teams interleave at
-/// random: a branch on which one is next would be mispredicted about every other entry); a
-/// run's entries are taken without comparing again while they stay below the next-smallest
-/// head. Many runs are gathered and sorted instead ([`merge_runs`]).
-fn merge_keyed<'a, K: Ord + Copy, V>(
+/// Each index is walked on its own, in order, into a buffer of `(key, value)` (a B-tree walk
+/// is fast; walking a few of them in step, choosing the next entry among their heads at each
+/// step, took about twice as long: a mispredicted branch about every other entry, the
+/// iterators' state going through memory), and the sorted buffers are merged two by two
+/// without a branch on which side comes next ([`merge_two`]).
+fn merged<'a, K: Ord + Copy, V>(
     indexes: &[Option<&'a BTreeMap<K, V>>],
-    mut f: impl FnMut(usize, &'a K, &'a V),
-) {
-    if indexes.iter().flatten().count() > 8 {
-        return merge_runs(
-            present(indexes),
-            |a, b| a.0 < b.0,
-            |run, (k, v)| f(run, k, v),
+    mut keep: impl FnMut(usize, &K, &'a V) -> bool,
+) -> Vec<(K, &'a V)> {
+    let mut runs: Vec<Vec<(K, &'a V)>> = Vec::with_capacity(indexes.len());
+    for (run, index) in indexes.iter().enumerate() {
+        let Some(index) = index else { continue };
+        let mut out = Vec::with_capacity(index.len());
+        out.extend(
+            index
+                .iter()
+                .filter(|(k, v)| keep(run, k, v))
+                .map(|(k, v)| (*k, v)),
         );
+        runs.push(out);
     }
-    struct Head<'a, K, V> {
-        key: K,
-        entry: (&'a K, &'a V),
-        run: usize,
-        rest: std::collections::btree_map::Iter<'a, K, V>,
-    }
-    let mut heads: Vec<Head<'a, K, V>> = indexes
-        .iter()
-        .enumerate()
-        .filter_map(|(run, index)| {
-            let mut rest = index.as_ref()?.iter();
-            let entry = rest.next()?;
-            Some(Head {
-                key: *entry.0,
-                entry,
-                run,
-                rest,
-            })
-        })
-        .collect();
-    while heads.len() > 1 {
-        // The smallest head, and the smallest of the others (the bound of its run).
-        let (mut best, mut second) = if heads[1].key < heads[0].key {
-            (1, 0)
-        } else {
-            (0, 1)
-        };
-        for j in 2..heads.len() {
-            let below_best = heads[j].key < heads[best].key;
-            let below_second = heads[j].key < heads[second].key;
-            second = if below_best {
-                best
-            } else if below_second {
-                j
-            } else {
-                second
-            };
-            best = if below_best { j } else { best };
+    while runs.len() > 1 {
+        let mut next = Vec::with_capacity(runs.len().div_ceil(2));
+        let mut pairs = runs.into_iter();
+        while let Some(a) = pairs.next() {
+            next.push(match pairs.next() {
+                Some(b) => merge_two(&a, &b),
+                None => a,
+            });
         }
-        let bound = heads[second].key;
-        let head = &mut heads[best];
-        loop {
-            f(head.run, head.entry.0, head.entry.1);
-            match head.rest.next() {
-                Some(next) => {
-                    head.key = *next.0;
-                    head.entry = next;
-                    if bound < head.key {
-                        break;
-                    }
-                }
-                None => {
-                    heads.swap_remove(best);
-                    break;
-                }
-            }
-        }
+        runs = next;
     }
-    if let Some(head) = heads.pop() {
-        f(head.run, head.entry.0, head.entry.1);
-        head.rest.for_each(|(k, v)| f(head.run, k, v));
+    runs.pop().unwrap_or_default()
+}
+
+/// Two sorted lists merged (keys are distinct). Which side the next item comes from is
+/// computed, not branched on, so the loop runs without mispredictions.
+fn merge_two<K: Ord + Copy, V: Copy>(a: &[(K, V)], b: &[(K, V)]) -> Vec<(K, V)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
+        let take_b = y.0 < x.0;
+        out.push(if take_b { *y } else { *x });
+        j += usize::from(take_b);
+        i += usize::from(!take_b);
     }
+    out.extend_from_slice(a.get(i..).unwrap_or_default());
+    out.extend_from_slice(b.get(j..).unwrap_or_default());
+    out
 }
 
 /// Calls `f(run, item)` for every item of the sorted `runs`, in the order `less` gives (a
