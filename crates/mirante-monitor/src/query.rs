@@ -330,28 +330,29 @@ impl Monitor {
                         in_service: Vec::with_capacity(index_len(h)),
                     })
                     .collect();
-                let rows = merged(&waiting, |run, key, e| {
-                    let kept = keep(e);
-                    if kept {
-                        cards[run].push_waiting(key);
-                    }
-                    kept
-                });
-                m.waiting = rows
-                    .iter()
-                    .map(|(_, e)| SessionView::borrowed(&e.row, now))
-                    .collect();
-                let rows = merged(&human, |run, key, e| {
-                    let kept = keep(e);
-                    if kept {
-                        cards[run].in_service.push(key.1);
-                    }
-                    kept
-                });
-                m.human = rows
-                    .iter()
-                    .map(|(_, e)| SessionView::borrowed(&e.row, now))
-                    .collect();
+                let view = |e: &'a TeamEntry| SessionView::borrowed(&e.row, now);
+                m.waiting = merged(
+                    &waiting,
+                    |run, key, e| {
+                        let kept = keep(e);
+                        if kept {
+                            cards[run].push_waiting(key);
+                        }
+                        kept
+                    },
+                    view,
+                );
+                m.human = merged(
+                    &human,
+                    |run, key, e| {
+                        let kept = keep(e);
+                        if kept {
+                            cards[run].in_service.push(key.1);
+                        }
+                        kept
+                    },
+                    view,
+                );
                 m.teams = taken.into_iter().zip(cards).collect();
             }
             Source::Rows(rows) => {
@@ -796,10 +797,11 @@ fn views<'a>(rows: &[Row<'a>], now: Timestamp) -> Vec<SessionView<'a>> {
 /// step, took about twice as long: a mispredicted branch about every other entry, the
 /// iterators' state going through memory), and the sorted buffers are merged two by two
 /// without a branch on which side comes next ([`merge_two`]).
-fn merged<'a, K: Ord + Copy, V>(
+fn merged<'a, K: Ord + Copy, V, T>(
     indexes: &[Option<&'a BTreeMap<K, V>>],
     mut keep: impl FnMut(usize, &K, &'a V) -> bool,
-) -> Vec<(K, &'a V)> {
+    out: impl Fn(&'a V) -> T,
+) -> Vec<T> {
     let mut runs: Vec<Vec<(K, &'a V)>> = Vec::with_capacity(indexes.len());
     for (run, index) in indexes.iter().enumerate() {
         let Some(index) = index else { continue };
@@ -812,33 +814,42 @@ fn merged<'a, K: Ord + Copy, V>(
         );
         runs.push(out);
     }
-    while runs.len() > 1 {
+    while runs.len() > 2 {
         let mut next = Vec::with_capacity(runs.len().div_ceil(2));
         let mut pairs = runs.into_iter();
         while let Some(a) = pairs.next() {
             next.push(match pairs.next() {
-                Some(b) => merge_two(&a, &b),
+                Some(b) => merge_two(&a, &b, |x| *x),
                 None => a,
             });
         }
         runs = next;
     }
-    runs.pop().unwrap_or_default()
+    // The last merge writes the answer's items directly.
+    match (runs.pop(), runs.pop()) {
+        (Some(b), Some(a)) => merge_two(&a, &b, |(_, v)| out(v)),
+        (Some(a), None) => a.iter().map(|(_, v)| out(v)).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Two sorted lists merged (keys are distinct). Which side the next item comes from is
-/// computed, not branched on, so the loop runs without mispredictions.
-fn merge_two<K: Ord + Copy, V: Copy>(a: &[(K, V)], b: &[(K, V)]) -> Vec<(K, V)> {
+/// computed, not branched on, so the loop runs without mispredictions. Each item is written as `f` makes it.
+fn merge_two<K: Ord + Copy, V: Copy, T>(
+    a: &[(K, V)],
+    b: &[(K, V)],
+    f: impl Fn(&(K, V)) -> T,
+) -> Vec<T> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
         let take_b = y.0 < x.0;
-        out.push(if take_b { *y } else { *x });
+        out.push(f(if take_b { y } else { x }));
         j += usize::from(take_b);
         i += usize::from(!take_b);
     }
-    out.extend_from_slice(a.get(i..).unwrap_or_default());
-    out.extend_from_slice(b.get(j..).unwrap_or_default());
+    out.extend(a.get(i..).unwrap_or_default().iter().map(&f));
+    out.extend(b.get(j..).unwrap_or_default().iter().map(&f));
     out
 }
 
