@@ -834,7 +834,8 @@ fn merged<'a, K: Ord + Copy, V, T>(
 }
 
 /// Two sorted lists merged (keys are distinct). Which side the next item comes from is
-/// computed, not branched on, so the loop runs without mispredictions. Each item is written as `f` makes it.
+/// computed, not branched on, so the loop runs without mispredictions. Each item is written
+/// as `f` makes it.
 fn merge_two<K: Ord + Copy, V: Copy, T>(
     a: &[(K, V)],
     b: &[(K, V)],
