@@ -190,7 +190,22 @@ fn demo_fills_the_monitor_keeps_its_logins_and_continues_on_the_same_data_dir() 
     // The warm-up is backdated (its 15 simulated minutes end now), so the waits the monitor
     // shows are simulated waits, not the milliseconds it took to run them: whoever was
     // answered after waiting has a non-zero average wait, and a team's queue is seconds old.
-    let view = demo.monitor(fields[0][0], fields[0][1]);
+    // The queue moves on its own (it may be empty the moment after the metrics showed it
+    // full): the screen is taken when someone is waiting.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let view = loop {
+        let view = demo.monitor(fields[0][0], fields[0][1]);
+        if view["counters"]["espera"].as_i64().unwrap_or(0) > 0 {
+            break view;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nobody ever waiting: {}",
+            view["counters"]
+        );
+        // Polling an outside process: there is no event to wait on.
+        std::thread::sleep(Duration::from_millis(50));
+    };
     let teams = view["teams"].as_array().unwrap();
     let figure = |t: &serde_json::Value, k: &str| t[k].as_i64().unwrap_or(0);
     let answered: i64 = teams.iter().map(|t| figure(t, "answered_today")).sum();
