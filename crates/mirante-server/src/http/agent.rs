@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::config::AgentView;
+use super::config::{AgentView, audit};
 use super::extract::{ApiJson, Auth};
 use super::{ApiError, AppState, ErrorBody};
 use crate::feeds::{ChatEntry, ConversationSummary, TranscriptEntry};
@@ -53,28 +53,6 @@ fn me(principal: &Principal) -> Result<AgentId, AuthError> {
         PrincipalKind::Agent { agent } => Ok(agent),
         _ => Err(AuthError::Forbidden),
     }
-}
-
-async fn audit(
-    state: &AppState,
-    auth: &Auth,
-    action: &str,
-    target: String,
-    team: Option<TeamId>,
-    detail: serde_json::Value,
-) {
-    state
-        .auth
-        .audit_principal(
-            &auth.principal,
-            action,
-            &target,
-            "ok",
-            &auth.addr,
-            team,
-            Some(detail),
-        )
-        .await;
 }
 
 // ---- status and presence -------------------------------------------------------------

@@ -82,7 +82,9 @@ fn created<T>(events: &[Event], pick: impl Fn(&EventKind) -> Option<T>) -> Resul
         .ok_or_else(|| ApiError::Internal("the command produced no record".into()))
 }
 
-async fn audit(
+/// Audits a successful change by the request's caller (configuration, and the agent's own
+/// actions in `http/agent.rs`).
+pub(super) async fn audit(
     state: &AppState,
     auth: &Auth,
     action: &str,
