@@ -69,7 +69,7 @@ pub struct LiveConfig {
     /// A heartbeat after this long without any frame.
     pub heartbeat: Duration,
     /// How often an open stream checks its caller's rights again even when no account
-    /// change concerns it (expiry of its session; an agent's teams).
+    /// change concerns it (the expiry of its session).
     pub recheck: Duration,
     /// Open streams per account.
     pub max_per_user: usize,

@@ -1354,7 +1354,7 @@ pub struct Hidden {
 pub struct Caller {
     /// The account state (audit, hidden cards, revalidation).
     pub auth: AuthState,
-    /// The engine (an agent's teams).
+    /// The engine (a principal's revalidation reads an agent's teams from it).
     pub engine: EngineHandle,
     /// How it authenticated.
     pub credential: Credential,
