@@ -28,10 +28,17 @@
 //! fields of a delta, and of the bare server's frames); a filtered client (P2) parses the
 //! whole frame for its rows.
 //!
+//! The server runs with its defaults (`LiveConfig::default()`, more streams allowed): 100 ms
+//! between two frames of a connection unless its client asks for another `frame_ms` in its
+//! `subscribe` (20–1 000 ms). The clients ask for each of `MIRANTE_BENCH_FRAME_MS` in turn — a
+//! busy connection's event waits up to one interval by construction, so the interval a
+//! client asks for is its latency floor.
+//!
 //! Run: `cargo bench -p mirante-server --bench fanout` (env `MIRANTE_BENCH_SECS`, default 5;
 //! `MIRANTE_BENCH_SUBS`, default 1 000; `MIRANTE_BENCH_FRAME_MS`, a comma-separated list of
-//! frame intervals, default `100,40,20`: the default, the one P2 is met at, and the one for
-//! P1's p99 — a busy connection's event waits up to one interval by construction). Prints a table and writes `bench-out/fanout.json`.
+//! the `frame_ms` the clients ask for, default `100,40,20`: the server's default, and two a
+//! program may ask for; `MIRANTE_BENCH_ONLY=p1` to run P1 alone, for profiling). Prints a
+//! table and writes `bench-out/fanout.json`.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::future::Future;
@@ -420,7 +427,7 @@ struct World {
 
 /// A fresh engine with the warm-up replayed, then the monitor (bootstrapped from it, today's
 /// figures rebuilt) and the HTTP server.
-async fn world(load: &Recorded, frame_ms: u64) -> World {
+async fn world(load: &Recorded) -> World {
     let store = MemoryStore::new();
     let log = log_reader(store.clone());
     let clock = ManualClock::at(load.warm_up[0].at);
@@ -453,8 +460,8 @@ async fn world(load: &Recorded, frame_ms: u64) -> World {
         engine.handle.clone(),
         Some(log.clone()),
         Arc::new(clock.clone()),
+        // The server's defaults (100 ms, clients may ask for 20–1 000 ms), more streams.
         LiveConfig {
-            frame_interval: Duration::from_millis(frame_ms),
             max_per_user: 100_000,
             max_total: 100_000,
             ..LiveConfig::default()
@@ -524,6 +531,8 @@ struct ClientsPlan {
     filters: Vec<Option<serde_json::Value>>,
     /// Only the events of sessions among a delta's rows count (P2).
     filtered: bool,
+    /// The `frame_ms` each client asks for in its `subscribe`.
+    frame_ms: Option<u64>,
 }
 
 /// After the load: where the acknowledgements are, and from which sequence to count.
@@ -572,7 +581,7 @@ fn clients_main() {
             let mut ws = dial(&plan.url, plan.cookie.as_deref()).await;
             if let Some(filter) = filter {
                 ws.send(tokio_tungstenite::tungstenite::Message::Text(
-                    json!({"type": "subscribe", "filter": filter})
+                    json!({"type": "subscribe", "filter": filter, "frame_ms": plan.frame_ms})
                         .to_string()
                         .into(),
                 ))
@@ -763,7 +772,7 @@ async fn run_monitor(
     filtered: bool,
     frame_ms: u64,
 ) -> Figures {
-    let w = world(load, frame_ms).await;
+    let w = world(load).await;
     let start_seq = w.engine.durable_seq();
     assert_eq!(
         start_seq, load.warm_up_events,
@@ -786,6 +795,7 @@ async fn run_monitor(
             })
             .collect(),
         filtered,
+        frame_ms: Some(frame_ms),
     };
     let clients = Clients::start(&plan).await;
     let t = Instant::now();
@@ -861,6 +871,7 @@ async fn run_bare(subs: usize, rate: u64, secs: u64) -> Figures {
         cookie: None,
         filters: vec![None; subs],
         filtered: false,
+        frame_ms: None,
     };
     let clients = Clients::start(&plan).await;
     let per_ms = (rate / 1000).max(1);
@@ -920,6 +931,8 @@ fn main() {
     let scale: usize = env("MIRANTE_BENCH_SCALE", 20);
     let seed: u64 = env("MIRANTE_BENCH_SEED", 7);
     let warm_up_min: i64 = env("MIRANTE_BENCH_WARMUP_MIN", 10);
+    // Profiling aid: P1 only (P2's row repeats P1's).
+    let only_p1 = std::env::var("MIRANTE_BENCH_ONLY").as_deref() == Ok("p1");
     // P2's 5 000 events/s for `secs`, with room for pacing.
     let load = record(scale, seed, warm_up_min, 5_000 * (secs + 2));
     println!(
@@ -951,6 +964,10 @@ fn main() {
         let mut runs = Vec::new();
         for &ms in &frame_ms {
             let p1 = run_monitor(&load, subs, 1000, secs, false, ms).await;
+            if only_p1 {
+                runs.push((ms, p1, p1));
+                continue;
+            }
             let p2 = run_monitor(&load, subs / 2, 5000, secs, true, ms).await;
             runs.push((ms, p1, p2));
         }
@@ -963,7 +980,7 @@ fn main() {
     };
     println!("{placement}, {secs} s per run");
     println!(
-        "| benchmark | frame interval | events/s in | deliveries/s | p50 (ms) | p99 (ms) | server cores | client cores | target |"
+        "| benchmark | frame_ms asked | events/s in | deliveries/s | p50 (ms) | p99 (ms) | server cores | client cores | target |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
     println!(

@@ -130,6 +130,7 @@ impl RunConfig {
             clock: EngineClock::default(),
             live: monitor::LiveConfig {
                 frame_interval: std::time::Duration::from_millis(config.stream_frame_ms),
+                min_frame_interval: std::time::Duration::from_millis(config.stream_min_frame_ms),
                 ..monitor::LiveConfig::default()
             },
         }

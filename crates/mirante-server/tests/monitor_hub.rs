@@ -233,6 +233,147 @@ async fn under_continuous_load_a_connection_gets_at_most_one_delta_per_frame_int
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_may_ask_for_its_own_frame_interval_within_the_servers_range() {
+    const FAST: u64 = 40;
+    const DELTAS: usize = 4;
+    // The server's default: one frame per hour; a client may ask for 40 ms … 1 hour.
+    common::LIVE_CONFIG.with(|c| {
+        *c.borrow_mut() = LiveConfig {
+            frame_interval: Duration::from_secs(3600),
+            min_frame_interval: Duration::from_millis(FAST),
+            tick_interval: Some(Duration::from_millis(2)),
+            counters_interval: Duration::from_millis(20),
+            ..LiveConfig::default()
+        };
+    });
+    let (app, addr, cookie, c) = setup(1).await;
+    let (session, _) = served(&app, &c, "5511900000001").await;
+    app.state
+        .monitor
+        .wait_for(app.engine.handle.durable_seq())
+        .await;
+
+    // Below the range, in English: an error, and nothing subscribed (a ping's heartbeat at
+    // sequence 0 is the next frame); a valid request afterwards subscribes.
+    let mut request = format!("ws://{addr}/api/v1/monitor/live")
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert("cookie", format!("mirante_session={cookie}").parse().unwrap());
+    headers.insert("origin", format!("http://{addr}").parse().unwrap());
+    headers.insert("accept-language", "en-US".parse().unwrap());
+    let (mut fast, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    for bad in [json!(FAST - 1), json!(0), json!(3_600_001)] {
+        let msg = json!({"type": "subscribe", "filter": {}, "frame_ms": bad});
+        fast.send(Message::Text(msg.to_string().into())).await.unwrap();
+        let error = next(&mut fast).await;
+        assert_eq!(error["type"], "error", "{bad}: {error}");
+        assert_eq!(error["code"], "invalid_request", "{error}");
+        let text = error["message"].as_str().unwrap();
+        assert!(
+            text.starts_with("Invalid request") && text.contains("from 40 to 3600000 ms"),
+            "{text}"
+        );
+    }
+    fast.send(Message::Text(json!({"type": "ping"}).to_string().into()))
+        .await
+        .unwrap();
+    let beat = next(&mut fast).await;
+    assert_eq!((beat["type"].as_str(), beat["seq"].as_u64()), (Some("heartbeat"), Some(0)));
+    let msg = json!({"type": "subscribe", "filter": {}, "frame_ms": FAST});
+    fast.send(Message::Text(msg.to_string().into())).await.unwrap();
+    let snapshot = next(&mut fast).await;
+    assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
+    let subscribed = Instant::now();
+    // A connection at the server's default, in the same subscription.
+    let (mut slow, slow_snapshot) = subscribe(addr, &cookie, json!({})).await;
+
+    // Under continuous load the fast connection gets delta after delta, each chained on
+    // the previous one and never sooner than its 40 ms allow.
+    let received: Arc<Mutex<Vec<(Instant, Value)>>> = Arc::default();
+    let reader = {
+        let received = Arc::clone(&received);
+        tokio::spawn(async move {
+            let mut ws = fast;
+            while received.lock().unwrap().len() < DELTAS {
+                let v = next(&mut ws).await;
+                if v["type"] == "delta" {
+                    received.lock().unwrap().push((Instant::now(), v));
+                }
+            }
+            ws
+        })
+    };
+    let mut events = 0;
+    while received.lock().unwrap().len() < DELTAS {
+        assert!(events < 100_000, "the fast connection stopped getting deltas");
+        customer_message(&app.engine.handle, &c, "5511900000001", "de novo").await;
+        events += 1;
+    }
+    let mut fast = reader.await.unwrap();
+    let received = received.lock().unwrap().clone();
+    let mut seq = snapshot["seq"].as_u64().unwrap();
+    for (k, (at, d)) in received.iter().enumerate() {
+        assert_eq!(d["from_seq"].as_u64().unwrap(), seq, "{d}");
+        seq = d["seq"].as_u64().unwrap();
+        let earliest = Duration::from_millis(FAST) * u32::try_from(k).unwrap();
+        assert!(at.duration_since(subscribed) >= earliest, "delta {k}: {d}");
+    }
+    assert!(received.iter().skip(1).all(|(_, d)| has_row(d, session)));
+
+    // The default connection: its first delta, then nothing for the hour (a ping's
+    // heartbeat is the next frame).
+    let first = next(&mut slow).await;
+    assert_eq!(first["type"], "delta", "{first}");
+    assert_eq!(first["from_seq"], slow_snapshot["seq"], "{first}");
+    slow.send(Message::Text(json!({"type": "ping"}).to_string().into()))
+        .await
+        .unwrap();
+    let after = next(&mut slow).await;
+    assert_eq!(after["type"], "heartbeat", "rate limit broken: {after}");
+    assert_eq!(after["seq"], first["seq"], "{after}");
+
+    // A filter change keeps the connection's rate (no `frame_ms`: unchanged): after its
+    // snapshot it still takes deltas under load.
+    let msg = json!({"type": "subscribe", "filter": {"agents": [c.agents[0]]}});
+    fast.send(Message::Text(msg.to_string().into())).await.unwrap();
+    let mut resubscribed = None;
+    let mut more = 0;
+    while more < 2 {
+        assert!(events < 200_000, "no deltas after the filter change");
+        customer_message(&app.engine.handle, &c, "5511900000001", "mais").await;
+        events += 1;
+        while let Ok(Some(Ok(Message::Text(t)))) =
+            tokio::time::timeout(Duration::from_millis(1), fast.next()).await
+        {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            match v["type"].as_str() {
+                Some("snapshot") => resubscribed = Some(v),
+                Some("delta") if resubscribed.is_some() => more += 1,
+                _ => {}
+            }
+        }
+    }
+
+    // The SSE fallback takes `frame_ms` as a query parameter, with the same range.
+    for (query, status) in [("frame_ms=39", 400), ("frame_ms=soon", 400), ("frame_ms=40", 200)] {
+        let response = reqwest::Client::new()
+            .get(format!("http://{addr}/api/v1/monitor/events?{query}"))
+            .header("cookie", format!("mirante_session={cookie}"))
+            .header("accept-language", "en")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{query}");
+        if status == 400 {
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["code"], "invalid_request", "{body}");
+            assert!(body["message"].as_str().unwrap().contains("frame_ms"), "{body}");
+        }
+    }
+}
+
 /// A team "Vendas" with its own webchat channel "Loja", whose flow routes straight to it.
 async fn team_with_channel(e: &mirante_server::engine::EngineHandle) -> (TeamId, ChannelId) {
     let team = ok(e, json!({"type": "create_team", "name": "Vendas"})).await;

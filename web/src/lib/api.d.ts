@@ -924,8 +924,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The live stream over WebSocket. Send `{"type":"subscribe","filter":{…},"resume_from":seq?}`;
-         *     receive `snapshot`, then `delta`s (see ARCHITECTURE.md, "The live stream"). 429
+         * The live stream over WebSocket. Send
+         *     `{"type":"subscribe","filter":{…},"resume_from":seq?,"frame_ms":ms?}`; receive
+         *     `snapshot`, then `delta`s (see ARCHITECTURE.md, "The live stream"). 429
          *     `too_many_streams` beyond the per-user or total limit.
          */
         get: operations["live"];
@@ -5606,6 +5607,8 @@ export interface operations {
                 protocol?: string;
                 /** @description the last sequence seen */
                 resume_from?: number;
+                /** @description least time between two deltas, in ms (20–1000 by default; absent: the server's, 100) */
+                frame_ms?: number;
             };
             header?: never;
             path?: never;

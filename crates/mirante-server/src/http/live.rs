@@ -59,7 +59,13 @@ async fn open(
         .map(|a| a.name)
         .unwrap_or_default();
     let hidden = load_hidden(&state.auth, account).await;
-    let sub = Subscriber::new(state.monitor.clone(), &auth.principal, name, hidden);
+    let sub = Subscriber::new(
+        state.monitor.clone(),
+        &auth.principal,
+        name,
+        hidden,
+        lang_from_headers(headers),
+    );
     Ok((slot, sub))
 }
 
@@ -97,8 +103,9 @@ impl Outbound for WsOut {
     }
 }
 
-/// The live stream over WebSocket. Send `{"type":"subscribe","filter":{…},"resume_from":seq?}`;
-/// receive `snapshot`, then `delta`s (see ARCHITECTURE.md, "The live stream"). 429
+/// The live stream over WebSocket. Send
+/// `{"type":"subscribe","filter":{…},"resume_from":seq?,"frame_ms":ms?}`; receive
+/// `snapshot`, then `delta`s (see ARCHITECTURE.md, "The live stream"). 429
 /// `too_many_streams` beyond the per-user or total limit.
 #[utoipa::path(get, path = "/api/v1/monitor/live", tag = "monitor",
     responses((status = 101, description = "switching to the WebSocket protocol"),
@@ -157,6 +164,7 @@ impl Outbound for SseOut {
         ("contact" = Option<String>, Query, description = "M-53"),
         ("protocol" = Option<String>, Query, description = "M-54"),
         ("resume_from" = Option<u64>, Query, description = "the last sequence seen"),
+        ("frame_ms" = Option<u64>, Query, description = "least time between two deltas, in ms (20–1000 by default; absent: the server's, 100)"),
     ),
     responses((status = 200, description = "text/event-stream of the live messages", content_type = "text/event-stream"),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -180,7 +188,20 @@ async fn events(
                 .map_err(|_| ApiError::BadRequest("`resume_from` must be a number".into()))
         })
         .transpose()?;
+    let frame_ms = query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|p| p.strip_prefix("frame_ms="))
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| ApiError::BadRequest("`frame_ms` must be a number".into()))
+        })
+        .transpose()?;
     let (slot, mut sub) = open(&state, &auth, &headers).await?;
+    if let Some(ms) = frame_ms {
+        sub.set_frame_ms(ms)?;
+    }
     sub.subscribe(filter, resume_from);
     let (tx, rx) = mpsc::channel::<Vec<Frame>>(2);
     let caller = caller(&state, auth, &headers);

@@ -97,7 +97,7 @@ pub(crate) fn filter_from_query(query: Option<&str>) -> Result<Filter, ApiError>
             "contact" => filter.contact = Some(value),
             "protocol" => filter.protocol = Some(value),
             // Stream parameters share the same query string.
-            "resume_from" => {}
+            "resume_from" | "frame_ms" => {}
             other => return Err(ApiError::BadRequest(format!("unknown parameter `{other}`"))),
         }
     }

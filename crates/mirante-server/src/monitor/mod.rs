@@ -58,11 +58,17 @@ pub struct LiveConfig {
     pub ring_capacity: usize,
     /// Most sessions one delta may carry; beyond, the connection resyncs instead.
     pub max_delta_sessions: usize,
-    /// Least time between two deltas of one connection (~10 frames/s); a connection whose
-    /// last delta is older gets its next change at the hub's next tick.
+    /// Least time between two deltas of one connection unless its client asks otherwise
+    /// (100 ms: ≤ 10 frames/s, what the browser UI gets); a connection whose last delta is
+    /// older gets its next change at the hub's next tick.
     pub frame_interval: Duration,
-    /// Least time between two ticks of the hub (`None`: `frame_interval / 4`): how long a
-    /// change waits, at most, when its connection's rate limit allows a frame.
+    /// The least a client may ask for with `frame_ms` in its `subscribe` (20 ms: ≤ 50
+    /// frames/s; capped by `frame_interval`): a program that wants lower latency than the
+    /// default — the price is more, smaller writes for that connection.
+    pub min_frame_interval: Duration,
+    /// Least time between two ticks of the hub (`None`: a quarter of the shortest frame
+    /// interval of a registered connection): how long a change waits, at most, when its
+    /// connection's rate limit allows a frame.
     pub tick_interval: Option<Duration>,
     /// Least time between two counter updates of one connection (≤ 4/s).
     pub counters_interval: Duration,
@@ -90,12 +96,25 @@ pub struct LiveConfig {
     pub held_max: usize,
 }
 
+impl LiveConfig {
+    /// The `frame_ms` a client may ask for: from `min_frame_interval` (capped by
+    /// `frame_interval`) to 1 000.
+    pub fn frame_ms_range(&self) -> (u64, u64) {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        (
+            ms(self.min_frame_interval.min(self.frame_interval)).max(1),
+            ms(self.frame_interval).max(1_000),
+        )
+    }
+}
+
 impl Default for LiveConfig {
     fn default() -> Self {
         Self {
             ring_capacity: 8192,
             max_delta_sessions: 5_000,
             frame_interval: Duration::from_millis(100),
+            min_frame_interval: Duration::from_millis(20),
             tick_interval: None,
             counters_interval: Duration::from_millis(250),
             heartbeat: Duration::from_secs(20),

@@ -2,8 +2,9 @@
 //! per connection, the [`Hub`] whose shared tick computes each subscription's delta once for
 //! all its connections, and the [`drive`] loop that writes them.
 //!
-//! Client → server: `{"type":"subscribe","filter":{…},"resume_from":seq?}` (again to change
-//! the filter), `{"type":"follow","session":id}`, `{"type":"unfollow","session":id}`,
+//! Client → server: `{"type":"subscribe","filter":{…},"resume_from":seq?,"frame_ms":ms?}`
+//! (again to change the filter; `frame_ms`: the least time between two deltas this client
+//! wants, from `LiveConfig::min_frame_interval` to 1 000 ms), `{"type":"follow","session":id}`, `{"type":"unfollow","session":id}`,
 //! `{"type":"ping"}`.
 //! Server → client: `snapshot` (the whole view at `seq`; a large one split into `parts`,
 //! the next rows following in `snapshot_part` frames), `delta` (rows / removed ids /
@@ -81,6 +82,9 @@ struct Registered {
     /// Its next delta may not go before this (`None`: now): one `frame_interval` after its
     /// last non-empty delta (kept across re-registrations).
     next_frame: Option<Instant>,
+    /// Least time between two of its deltas (the server's default, or the `frame_ms` its
+    /// client asked for).
+    frame_interval: Duration,
     epoch: u64,
     /// What its client holds at `from`.
     held: Arc<Held>,
@@ -245,6 +249,7 @@ impl Hub {
         let mut outcomes = HashMap::new();
         let mut next = Next::default();
         for (id, r) in connections.iter_mut() {
+            next.interval(r.frame_interval);
             let counters_due = r.counters_from.is_none_or(|t| at >= t);
             if r.epoch != live.epoch {
                 outcomes.insert(*id, Outcome::snapshot(r, true));
@@ -305,7 +310,7 @@ impl Hub {
                     r.from = seq;
                     r.sent = seq;
                     r.owed = owed;
-                    r.next_frame = Some(at + cfg.frame_interval);
+                    r.next_frame = Some(at + r.frame_interval);
                     if counters {
                         r.counters_from = Some(at + cfg.counters_interval);
                     }
@@ -344,9 +349,23 @@ struct Next {
     due: Option<Instant>,
     /// The earliest a connection may take a frame: after the model moves, no tick before.
     ready: Option<Instant>,
+    /// The shortest frame interval of a registered connection.
+    shortest: Option<Duration>,
 }
 
 impl Next {
+    /// Accounts for a connection's frame interval.
+    fn interval(&mut self, interval: Duration) {
+        self.shortest = Some(self.shortest.map_or(interval, |s| s.min(interval)));
+    }
+
+    /// Least time between two ticks: `LiveConfig::tick_interval`, else a quarter of the
+    /// shortest frame interval of a registered connection (the default's without any).
+    fn spacing(&self, cfg: &LiveConfig) -> Duration {
+        let interval = self.shortest.unwrap_or(cfg.frame_interval);
+        cfg.tick_interval.unwrap_or(interval / 4).min(interval)
+    }
+
     /// Accounts for `r` after a tick at `at`; `behind`: changes wait for its rate limit.
     fn note(&mut self, r: &Registered, behind: bool, at: Instant) {
         let frame_at = r.next_frame.map_or(at, |t| t.max(at));
@@ -366,15 +385,12 @@ impl Next {
 
 /// The hub's task: ticks when the model moved and a connection may take a frame, when a
 /// connection (re)subscribed, and when a frame held back by a rate limit falls due; never
-/// twice within the tick interval (`LiveConfig::tick_interval`, default `frame_interval / 4`).
+/// twice within the tick interval (`LiveConfig::tick_interval`, default a quarter of the
+/// shortest frame interval of a registered connection).
 pub async fn run_hub(svc: MonitorService) {
     let hub = svc.hub();
     let mut seq = svc.seq_watch();
     let cfg = svc.config();
-    let spacing = cfg
-        .tick_interval
-        .unwrap_or(cfg.frame_interval / 4)
-        .min(cfg.frame_interval);
     let mut last: Option<Instant> = None;
     let mut next = Next::default();
     let far = Duration::from_secs(3600);
@@ -391,7 +407,7 @@ pub async fn run_hub(svc: MonitorService) {
         };
         let mut at = not_before;
         if let Some(last) = last {
-            let spaced = last + spacing;
+            let spaced = last + next.spacing(cfg);
             at = Some(at.map_or(spaced, |t| t.max(spaced)));
         }
         if let Some(at) = at {
@@ -415,6 +431,11 @@ pub enum ClientMessage {
         /// The last sequence the client has seen (after a reconnect).
         #[serde(default)]
         resume_from: Option<u64>,
+        /// The least time between two deltas this client wants, in milliseconds
+        /// (`LiveConfig::min_frame_interval` … 1 000; absent: unchanged, the server's
+        /// default at first).
+        #[serde(default)]
+        frame_ms: Option<u64>,
     },
     /// Follow a session (M-40).
     Follow {
@@ -851,6 +872,10 @@ pub struct Subscriber {
     audits: Vec<StreamAudit>,
     /// The stream ends after the frames now in `out` (the caller's rights were withdrawn).
     ended: bool,
+    /// Least time between two of its deltas (`frame_ms`).
+    frame_interval: Duration,
+    /// The language of its error messages.
+    lang: Lang,
 }
 
 #[derive(Serialize)]
@@ -866,12 +891,13 @@ struct FollowFrame<'a> {
 
 impl Subscriber {
     /// A connection of `principal` (its scope becomes the visibility; `hidden` its hidden
-    /// cards).
+    /// cards; `lang` the language of its error messages).
     pub fn new(
         svc: MonitorService,
         principal: &Principal,
         name: String,
         hidden: (BTreeSet<AgentId>, BTreeSet<TeamId>),
+        lang: Lang,
     ) -> Subscriber {
         let vis = Visibility {
             teams: principal.scope.teams().cloned(),
@@ -879,6 +905,7 @@ impl Subscriber {
             hidden_teams: hidden.1,
         };
         let id = svc.hub().next_id();
+        let svc_frame_interval = svc.config().frame_interval;
         Subscriber {
             svc,
             id,
@@ -899,7 +926,23 @@ impl Subscriber {
             out: Vec::new(),
             audits: Vec::new(),
             ended: false,
+            frame_interval: svc_frame_interval,
+            lang,
         }
+    }
+
+    /// Sets the least time between two of this connection's deltas (`frame_ms`, from
+    /// `LiveConfig::min_frame_interval` to 1 000 ms); out of range, an `ApiError::BadRequest`
+    /// that says the range, and nothing changes.
+    pub fn set_frame_ms(&mut self, ms: u64) -> Result<(), ApiError> {
+        let (min, max) = self.svc.config().frame_ms_range();
+        if !(min..=max).contains(&ms) {
+            return Err(ApiError::BadRequest(format!(
+                "`frame_ms` must be from {min} to {max} ms (got {ms})"
+            )));
+        }
+        self.frame_interval = Duration::from_millis(ms);
+        Ok(())
     }
 
     fn rekey(&mut self) {
@@ -925,6 +968,7 @@ impl Subscriber {
                     .last_counters
                     .map(|t| t + self.svc.config().counters_interval),
                 next_frame: None,
+                frame_interval: self.frame_interval,
                 epoch: self.epoch,
                 held: Arc::clone(&self.held),
             },
@@ -968,7 +1012,15 @@ impl Subscriber {
             ClientMessage::Subscribe {
                 filter,
                 resume_from,
-            } => self.subscribe(filter, resume_from),
+                frame_ms,
+            } => {
+                // A rate out of range changes nothing: the subscription stays as it was.
+                if let Some(Err(e)) = frame_ms.map(|ms| self.set_frame_ms(ms)) {
+                    let body = e.body(self.lang);
+                    return self.error(&body.code, &body.message);
+                }
+                self.subscribe(filter, resume_from);
+            }
             ClientMessage::Follow { session } => self.follow(session),
             ClientMessage::Unfollow { session } => self.unfollow(session),
             ClientMessage::Ping => self.heartbeat(),
