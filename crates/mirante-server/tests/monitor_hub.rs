@@ -260,13 +260,18 @@ async fn a_client_may_ask_for_its_own_frame_interval_within_the_servers_range() 
         .into_client_request()
         .unwrap();
     let headers = request.headers_mut();
-    headers.insert("cookie", format!("mirante_session={cookie}").parse().unwrap());
+    headers.insert(
+        "cookie",
+        format!("mirante_session={cookie}").parse().unwrap(),
+    );
     headers.insert("origin", format!("http://{addr}").parse().unwrap());
     headers.insert("accept-language", "en-US".parse().unwrap());
     let (mut fast, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     for bad in [json!(FAST - 1), json!(0), json!(3_600_001)] {
         let msg = json!({"type": "subscribe", "filter": {}, "frame_ms": bad});
-        fast.send(Message::Text(msg.to_string().into())).await.unwrap();
+        fast.send(Message::Text(msg.to_string().into()))
+            .await
+            .unwrap();
         let error = next(&mut fast).await;
         assert_eq!(error["type"], "error", "{bad}: {error}");
         assert_eq!(error["code"], "invalid_request", "{error}");
@@ -280,9 +285,14 @@ async fn a_client_may_ask_for_its_own_frame_interval_within_the_servers_range() 
         .await
         .unwrap();
     let beat = next(&mut fast).await;
-    assert_eq!((beat["type"].as_str(), beat["seq"].as_u64()), (Some("heartbeat"), Some(0)));
+    assert_eq!(
+        (beat["type"].as_str(), beat["seq"].as_u64()),
+        (Some("heartbeat"), Some(0))
+    );
     let msg = json!({"type": "subscribe", "filter": {}, "frame_ms": FAST});
-    fast.send(Message::Text(msg.to_string().into())).await.unwrap();
+    fast.send(Message::Text(msg.to_string().into()))
+        .await
+        .unwrap();
     let snapshot = next(&mut fast).await;
     assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
     let subscribed = Instant::now();
@@ -307,7 +317,10 @@ async fn a_client_may_ask_for_its_own_frame_interval_within_the_servers_range() 
     };
     let mut events = 0;
     while received.lock().unwrap().len() < DELTAS {
-        assert!(events < 100_000, "the fast connection stopped getting deltas");
+        assert!(
+            events < 100_000,
+            "the fast connection stopped getting deltas"
+        );
         customer_message(&app.engine.handle, &c, "5511900000001", "de novo").await;
         events += 1;
     }
@@ -337,7 +350,9 @@ async fn a_client_may_ask_for_its_own_frame_interval_within_the_servers_range() 
     // A filter change keeps the connection's rate (no `frame_ms`: unchanged): after its
     // snapshot it still takes deltas under load.
     let msg = json!({"type": "subscribe", "filter": {"agents": [c.agents[0]]}});
-    fast.send(Message::Text(msg.to_string().into())).await.unwrap();
+    fast.send(Message::Text(msg.to_string().into()))
+        .await
+        .unwrap();
     let mut resubscribed = None;
     let mut more = 0;
     while more < 2 {
@@ -357,7 +372,11 @@ async fn a_client_may_ask_for_its_own_frame_interval_within_the_servers_range() 
     }
 
     // The SSE fallback takes `frame_ms` as a query parameter, with the same range.
-    for (query, status) in [("frame_ms=39", 400), ("frame_ms=soon", 400), ("frame_ms=40", 200)] {
+    for (query, status) in [
+        ("frame_ms=39", 400),
+        ("frame_ms=soon", 400),
+        ("frame_ms=40", 200),
+    ] {
         let response = reqwest::Client::new()
             .get(format!("http://{addr}/api/v1/monitor/events?{query}"))
             .header("cookie", format!("mirante_session={cookie}"))
@@ -369,7 +388,10 @@ async fn a_client_may_ask_for_its_own_frame_interval_within_the_servers_range() 
         if status == 400 {
             let body: Value = response.json().await.unwrap();
             assert_eq!(body["code"], "invalid_request", "{body}");
-            assert!(body["message"].as_str().unwrap().contains("frame_ms"), "{body}");
+            assert!(
+                body["message"].as_str().unwrap().contains("frame_ms"),
+                "{body}"
+            );
         }
     }
 }
