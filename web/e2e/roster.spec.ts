@@ -59,9 +59,47 @@ test('a large roster is drawn by rows near the viewport, and every card is reach
   const card = await scrollToCard(page, busy.name)
   await expect(card.getByTestId('agent-load')).toHaveText(new RegExp(`^${busy.open}/\\d+$`))
 
+  // the cards drawn after scrolling (their DOM reused from rows that scrolled out, P7) show, row
+  // by row, a run of the roster in its order, each with its own agent's name and load
+  const view = await center.view()
+  const collator = new Intl.Collator('pt-BR')
+  const roster = [...view.agents].sort((a, b) => collator.compare(a.name, b.name) || a.id - b.id)
+  const drawnCards = await page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('#panel-agentes .vrow')]
+      .sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index))
+      .flatMap((row) =>
+        [...row.querySelectorAll<HTMLElement>('[data-testid=agent-card]')].map((c) => ({
+          id: Number(c.dataset.agent),
+          name: c.querySelector('h3')?.textContent ?? '',
+          label: document.getElementById(c.getAttribute('aria-labelledby') ?? '')?.textContent ?? '',
+          load: c.querySelector('[data-testid=agent-load]')?.textContent ?? '',
+        })),
+      ),
+  )
+  expect(drawnCards.length).toBeGreaterThan(0)
+  const from = roster.findIndex((a) => a.id === drawnCards[0].id)
+  expect(from).toBeGreaterThanOrEqual(0)
+  expect(drawnCards.map((c) => c.id)).toEqual(roster.slice(from, from + drawnCards.length).map((a) => a.id))
+  for (const c of drawnCards) {
+    const agent = roster.find((a) => a.id === c.id)!
+    expect(c.name).toBe(agent.name)
+    expect(c.label).toBe(agent.name)
+    expect(c.load).toMatch(/^\d+\/\d+$/)
+  }
+
   // the keyboard: Tab from the last card drawn reaches the next card (drawn as it scrolls in)
   await page.evaluate(() => window.scrollTo(0, 0))
   await expect(page.getByTestId('agent-card').first()).toBeVisible()
+  // the rows of cards are back in their order in the DOM once the scroll rests (while the page
+  // scrolls, a reused row stays where it is: P7)
+  await expect
+    .poll(() =>
+      page.evaluate(() => {
+        const index = [...document.querySelectorAll('#panel-agentes .vrow')].map((r) => Number((r as HTMLElement).dataset.index))
+        return index.every((n, i) => i === 0 || n > index[i - 1])
+      }),
+    )
+    .toBe(true)
   const names = async () => page.getByTestId('agent-card').locator('h3').allInnerTexts()
   const before = await names()
   const lastDrawn = page.getByTestId('agent-menu').last()
