@@ -362,7 +362,14 @@ export function format(text: string, params: Record<string, string | number>): s
   )
 }
 
-/** Numbers in the current locale (thousands separators). */
+/** Numbers in the current locale (thousands separators). P7: one formatter per language (the
+ * counters change with most deltas; `toLocaleString` builds a formatter per call). */
+const numberFormats = new Map<string, Intl.NumberFormat>()
 export function num(n: number): string {
-  return n.toLocaleString(i18n.lang)
+  let f = numberFormats.get(i18n.lang)
+  if (!f) {
+    f = new Intl.NumberFormat(i18n.lang)
+    numberFormats.set(i18n.lang, f)
+  }
+  return f.format(n)
 }
