@@ -820,3 +820,60 @@ async fn an_expired_session_or_a_revoked_token_ends_the_stream() {
     app.clock.set(Timestamp(common::T0 + 9 * 3_600_000));
     assert_eq!(refused(&mut ws).await["code"], "unauthenticated");
 }
+
+/// The next frame, heartbeats included.
+async fn any_frame(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a frame in time")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(t) = msg {
+            return serde_json::from_str(t.as_str()).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_quiet_connection_gets_a_heartbeat_after_the_interval_without_a_frame() {
+    const BEAT: Duration = Duration::from_millis(150);
+    fast(|c| c.heartbeat = BEAT);
+    let (app, addr, cookie, c) = setup(1).await;
+    let e = &app.engine.handle;
+    let mut ws = connect(addr, &cookie).await;
+    let before = std::time::Instant::now();
+    send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
+    let snapshot = any_frame(&mut ws).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    // Nothing happens: a heartbeat at the snapshot's sequence, no sooner than the interval
+    // after the snapshot went out (which was after `before`), and another one after it.
+    for _ in 0..2 {
+        let beat = any_frame(&mut ws).await;
+        assert_eq!(beat["type"], "heartbeat", "{beat}");
+        assert_eq!(beat["seq"], snapshot["seq"], "{beat}");
+    }
+    assert!(before.elapsed() >= BEAT * 2, "{:?}", before.elapsed());
+    // A delta moves the next heartbeat on: it carries the delta's sequence, and comes no
+    // sooner than the interval after the change was made (the delta went out after it).
+    let changed = std::time::Instant::now();
+    customer_message(e, &c, "5511900000001", "oi").await;
+    let delta = any_frame(&mut ws).await;
+    let delta = if delta["type"] == "heartbeat" {
+        any_frame(&mut ws).await
+    } else {
+        delta
+    };
+    assert_eq!(delta["type"], "delta", "{delta}");
+    let mut last = delta["seq"].clone();
+    let beat = loop {
+        let v = any_frame(&mut ws).await;
+        if v["type"] == "heartbeat" {
+            break v;
+        }
+        assert_eq!(v["type"], "delta", "{v}");
+        last = v["seq"].clone();
+    };
+    assert_eq!(beat["seq"], last, "{beat}");
+    assert!(changed.elapsed() >= BEAT, "{:?}", changed.elapsed());
+}

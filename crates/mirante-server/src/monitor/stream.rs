@@ -29,6 +29,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::time::Instant;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::{Fact, Follower, LiveConfig, LiveModel, MessageView, MonitorService};
 use crate::auth::{AuthState, Credential};
@@ -1480,14 +1483,22 @@ pub async fn drive<O: Outbound>(
     mut caller: Caller,
 ) {
     let svc = sub.svc.clone();
-    let mut changes = caller.auth.changes();
-    let recheck = svc.config().recheck;
-    let mut recheck_at = Instant::now() + recheck;
+    // Woken by every tick; the other sources are rare. Each is polled once per frame, so
+    // their waits stay registered between frames (streams and timers that live as long as
+    // the connection) instead of being set up and torn down with every frame written.
     let mut ticks = svc.hub().ticks.subscribe();
-    let mut facts = svc.facts();
-    let mut prefs = svc.prefs();
+    let mut changes = BroadcastStream::new(caller.auth.changes());
+    let mut facts = BroadcastStream::new(svc.facts());
+    let mut prefs = BroadcastStream::new(svc.prefs());
+    let recheck = svc.config().recheck;
+    let recheck_due = tokio::time::sleep(recheck);
+    tokio::pin!(recheck_due);
+    // A heartbeat after `heartbeat` without a frame: the timer is moved on when it fires
+    // and a frame went out since, not with every frame.
     let heartbeat = svc.config().heartbeat;
-    let mut heartbeat_at = Instant::now() + heartbeat;
+    let mut last_sent = Instant::now();
+    let heartbeat_due = tokio::time::sleep(heartbeat);
+    tokio::pin!(heartbeat_due);
     loop {
         caller.audit(&mut sub).await;
         let frames = sub.take_out();
@@ -1495,7 +1506,7 @@ pub async fn drive<O: Outbound>(
             if !out.send(frames).await {
                 break;
             }
-            heartbeat_at = Instant::now() + heartbeat;
+            last_sent = Instant::now();
         }
         tokio::select! {
             // A tick before the client's input: the frames of a state go out before the answer
@@ -1516,34 +1527,47 @@ pub async fn drive<O: Outbound>(
                 Some(text) => sub.handle_text(&text),
                 None => break,
             },
-            fact = facts.recv() => match fact {
-                Ok(f) => sub.on_fact(&f),
-                Err(RecvError::Lagged(_)) => sub.on_facts_lagged(),
-                Err(RecvError::Closed) => break,
+            fact = facts.next() => match fact {
+                Some(Ok(f)) => sub.on_fact(&f),
+                Some(Err(BroadcastStreamRecvError::Lagged(_))) => sub.on_facts_lagged(),
+                None => break,
             },
-            account = prefs.recv() => {
-                if matches!(account, Ok(a) if a == sub.account()) || matches!(account, Err(RecvError::Lagged(_))) {
+            account = prefs.next() => {
+                let reload = match account {
+                    Some(Ok(a)) => a == sub.account(),
+                    Some(Err(BroadcastStreamRecvError::Lagged(_))) => true,
+                    None => false,
+                };
+                if reload {
                     let hidden = load_hidden(&caller.auth, sub.account()).await;
                     sub.set_hidden(hidden);
                 }
             }
-            change = changes.recv() => {
+            change = changes.next() => {
                 let concerns = match &change {
-                    Ok(c) => c.concerns(&caller.credential, &caller.principal),
-                    Err(RecvError::Lagged(_)) => true,
-                    Err(RecvError::Closed) => false,
+                    Some(Ok(c)) => c.concerns(&caller.credential, &caller.principal),
+                    Some(Err(BroadcastStreamRecvError::Lagged(_))) => true,
+                    None => false,
                 };
                 if concerns && let Recheck::End(e) = caller.recheck(&mut sub).await {
                     sub.end(&e, caller.lang);
                 }
             }
-            () = tokio::time::sleep_until(recheck_at) => {
-                recheck_at = Instant::now() + recheck;
+            () = &mut recheck_due => {
+                recheck_due.as_mut().reset(Instant::now() + recheck);
                 if let Recheck::End(e) = caller.recheck(&mut sub).await {
                     sub.end(&e, caller.lang);
                 }
             }
-            () = tokio::time::sleep_until(heartbeat_at) => sub.heartbeat(),
+            () = &mut heartbeat_due => {
+                let due = last_sent + heartbeat;
+                if Instant::now() >= due {
+                    sub.heartbeat();
+                    heartbeat_due.as_mut().reset(Instant::now() + heartbeat);
+                } else {
+                    heartbeat_due.as_mut().reset(due);
+                }
+            }
         }
         if sub.ended {
             caller.audit(&mut sub).await;
