@@ -25,8 +25,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use common::Ws;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -56,16 +55,7 @@ async fn subscribe_from(
     filter: Value,
     resume_from: Option<u64>,
 ) -> (Ws, Value) {
-    let mut request = format!("ws://{addr}/api/v1/monitor/live")
-        .into_client_request()
-        .unwrap();
-    let headers = request.headers_mut();
-    headers.insert(
-        "cookie",
-        format!("mirante_session={cookie}").parse().unwrap(),
-    );
-    headers.insert("origin", format!("http://{addr}").parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut ws = connect(addr, cookie, None).await;
     let msg = json!({"type": "subscribe", "filter": filter, "resume_from": resume_from});
     ws.send(Message::Text(msg.to_string().into()))
         .await
@@ -80,18 +70,37 @@ async fn subscribe_from(
     (ws, first)
 }
 
-/// The next frame, whatever its type.
-async fn next(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("a frame in time")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(t.as_str()).unwrap();
-        }
+/// One agent, one customer served by it, the monitor caught up: the app and that session.
+async fn setup_served() -> (TestApp, SocketAddr, String, Center, SessionId) {
+    let (app, addr, cookie, c) = setup(1).await;
+    let (session, _) = served(&app, &c, "5511900000001").await;
+    app.state
+        .monitor
+        .wait_for(app.engine.handle.durable_seq())
+        .await;
+    (app, addr, cookie, c, session)
+}
+
+/// Opens a stream with a session cookie (and `Accept-Language: lang`).
+async fn connect(addr: SocketAddr, cookie: &str, lang: Option<&str>) -> Ws {
+    let mut request = format!("ws://{addr}/api/v1/monitor/live")
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert(
+        "cookie",
+        format!("mirante_session={cookie}").parse().unwrap(),
+    );
+    headers.insert("origin", format!("http://{addr}").parse().unwrap());
+    if let Some(lang) = lang {
+        headers.insert("accept-language", lang.parse().unwrap());
     }
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// The next frame, heartbeats included.
+async fn next(ws: &mut Ws) -> Value {
+    common::next_frame(ws).await
 }
 
 fn has_row(v: &Value, session: SessionId) -> bool {
@@ -113,6 +122,64 @@ async fn served(app: &TestApp, c: &Center, who: &str) -> (SessionId, AgentId) {
             _ => None,
         })
         .unwrap()
+}
+
+/// Customer messages on `who`'s session back to back until `ws` has had `n` deltas
+/// (bounded by events); the deltas with their arrival times, the events sent, and `ws`.
+async fn deltas_under_load(
+    app: &TestApp,
+    c: &Center,
+    who: &str,
+    ws: Ws,
+    n: usize,
+) -> (Vec<(Instant, Value)>, usize, Ws) {
+    let received: Arc<Mutex<Vec<(Instant, Value)>>> = Arc::default();
+    let reader = {
+        let received = Arc::clone(&received);
+        tokio::spawn(async move {
+            let mut ws = ws;
+            while received.lock().unwrap().len() < n {
+                let v = next(&mut ws).await;
+                if v["type"] == "delta" {
+                    received.lock().unwrap().push((Instant::now(), v));
+                }
+            }
+            ws
+        })
+    };
+    let mut events = 0;
+    while received.lock().unwrap().len() < n {
+        assert!(events < 100_000, "the connection stopped getting deltas");
+        customer_message(&app.engine.handle, c, who, "de novo").await;
+        events += 1;
+    }
+    let ws = reader.await.unwrap();
+    let received = received.lock().unwrap().clone();
+    (received, events, ws)
+}
+
+/// Checks that `deltas` chain on each other from `snapshot`, each after the first carrying
+/// `session`'s row, and that the k-th (from 0) arrived no sooner than k × `frame` after
+/// `started` (a lower bound: a slow machine only makes it later).
+fn chained_and_spaced(
+    snapshot: &Value,
+    deltas: &[(Instant, Value)],
+    session: SessionId,
+    started: Instant,
+    frame: Duration,
+) {
+    let mut seq = snapshot["seq"].as_u64().unwrap();
+    for (k, (at, d)) in deltas.iter().enumerate() {
+        assert_eq!(d["from_seq"].as_u64().unwrap(), seq, "{d}");
+        seq = d["seq"].as_u64().unwrap();
+        let earliest = frame * u32::try_from(k).unwrap();
+        assert!(
+            at.duration_since(started) >= earliest,
+            "delta {k} after {:?} < {earliest:?}: {d}",
+            at.duration_since(started)
+        );
+    }
+    assert!(deltas.iter().skip(1).all(|(_, d)| has_row(d, session)));
 }
 
 /// The id an event of `executed` names.
@@ -183,54 +250,12 @@ async fn under_continuous_load_a_connection_gets_at_most_one_delta_per_frame_int
     // The hub ticks every 2 ms: without the per-connection limit, a connection under
     // continuous load would get a delta every tick.
     live(FRAME, Duration::from_millis(2));
-    let (app, addr, cookie, c) = setup(1).await;
-    let (session, _) = served(&app, &c, "5511900000001").await;
-    app.state
-        .monitor
-        .wait_for(app.engine.handle.durable_seq())
-        .await;
+    let (app, addr, cookie, c, session) = setup_served().await;
     let started = Instant::now();
     let (ws, snapshot) = subscribe(addr, &cookie, json!({})).await;
-    let received: Arc<Mutex<Vec<(Instant, Value)>>> = Arc::default();
-    let reader = {
-        let received = Arc::clone(&received);
-        tokio::spawn(async move {
-            let mut ws = ws;
-            while received.lock().unwrap().len() < DELTAS {
-                let v = next(&mut ws).await;
-                if v["type"] == "delta" {
-                    received.lock().unwrap().push((Instant::now(), v));
-                }
-            }
-        })
-    };
-    // Events back to back until the connection has had its deltas (bounded by events).
-    let mut events = 0;
-    while received.lock().unwrap().len() < DELTAS {
-        assert!(events < 100_000, "the connection stopped getting deltas");
-        customer_message(&app.engine.handle, &c, "5511900000001", "de novo").await;
-        events += 1;
-    }
-    reader.await.unwrap();
-    let received = received.lock().unwrap();
+    let (received, events, _) = deltas_under_load(&app, &c, "5511900000001", ws, DELTAS).await;
     assert!(events > DELTAS, "continuous load: {events} events");
-    // Deltas chain on each other from the snapshot, each carrying the session's row.
-    let mut seq = snapshot["seq"].as_u64().unwrap();
-    for (_, d) in received.iter() {
-        assert_eq!(d["from_seq"].as_u64().unwrap(), seq, "{d}");
-        seq = d["seq"].as_u64().unwrap();
-    }
-    assert!(received.iter().skip(1).all(|(_, d)| has_row(d, session)));
-    // The k-th delta (from 0) cannot have been sent before k frame intervals after the
-    // subscription: a lower bound on when it arrived (a slow machine only makes it later).
-    for (k, (at, d)) in received.iter().enumerate() {
-        let earliest = FRAME * u32::try_from(k).unwrap();
-        assert!(
-            at.duration_since(started) >= earliest,
-            "delta {k} after {:?} < {earliest:?}: {d}",
-            at.duration_since(started)
-        );
-    }
+    chained_and_spaced(&snapshot, &received, session, started, FRAME);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,26 +272,11 @@ async fn a_client_may_ask_for_its_own_frame_interval_within_the_servers_range() 
             ..LiveConfig::default()
         };
     });
-    let (app, addr, cookie, c) = setup(1).await;
-    let (session, _) = served(&app, &c, "5511900000001").await;
-    app.state
-        .monitor
-        .wait_for(app.engine.handle.durable_seq())
-        .await;
+    let (app, addr, cookie, c, session) = setup_served().await;
 
     // Below the range, in English: an error, and nothing subscribed (a ping's heartbeat at
     // sequence 0 is the next frame); a valid request afterwards subscribes.
-    let mut request = format!("ws://{addr}/api/v1/monitor/live")
-        .into_client_request()
-        .unwrap();
-    let headers = request.headers_mut();
-    headers.insert(
-        "cookie",
-        format!("mirante_session={cookie}").parse().unwrap(),
-    );
-    headers.insert("origin", format!("http://{addr}").parse().unwrap());
-    headers.insert("accept-language", "en-US".parse().unwrap());
-    let (mut fast, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut fast = connect(addr, &cookie, Some("en-US")).await;
     for bad in [json!(FAST - 1), json!(0), json!(3_600_001)] {
         let msg = json!({"type": "subscribe", "filter": {}, "frame_ms": bad});
         fast.send(Message::Text(msg.to_string().into()))
@@ -301,39 +311,15 @@ async fn a_client_may_ask_for_its_own_frame_interval_within_the_servers_range() 
 
     // Under continuous load the fast connection gets delta after delta, each chained on
     // the previous one and never sooner than its 40 ms allow.
-    let received: Arc<Mutex<Vec<(Instant, Value)>>> = Arc::default();
-    let reader = {
-        let received = Arc::clone(&received);
-        tokio::spawn(async move {
-            let mut ws = fast;
-            while received.lock().unwrap().len() < DELTAS {
-                let v = next(&mut ws).await;
-                if v["type"] == "delta" {
-                    received.lock().unwrap().push((Instant::now(), v));
-                }
-            }
-            ws
-        })
-    };
-    let mut events = 0;
-    while received.lock().unwrap().len() < DELTAS {
-        assert!(
-            events < 100_000,
-            "the fast connection stopped getting deltas"
-        );
-        customer_message(&app.engine.handle, &c, "5511900000001", "de novo").await;
-        events += 1;
-    }
-    let mut fast = reader.await.unwrap();
-    let received = received.lock().unwrap().clone();
-    let mut seq = snapshot["seq"].as_u64().unwrap();
-    for (k, (at, d)) in received.iter().enumerate() {
-        assert_eq!(d["from_seq"].as_u64().unwrap(), seq, "{d}");
-        seq = d["seq"].as_u64().unwrap();
-        let earliest = Duration::from_millis(FAST) * u32::try_from(k).unwrap();
-        assert!(at.duration_since(subscribed) >= earliest, "delta {k}: {d}");
-    }
-    assert!(received.iter().skip(1).all(|(_, d)| has_row(d, session)));
+    let (received, mut events, mut fast) =
+        deltas_under_load(&app, &c, "5511900000001", fast, DELTAS).await;
+    chained_and_spaced(
+        &snapshot,
+        &received,
+        session,
+        subscribed,
+        Duration::from_millis(FAST),
+    );
 
     // The default connection: its first delta, then nothing for the hour (a ping's
     // heartbeat is the next frame).

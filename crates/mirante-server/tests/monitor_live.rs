@@ -20,8 +20,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use common::Ws;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -72,16 +71,9 @@ async fn send(ws: &mut Ws, v: Value) {
 /// The next frame that is not a heartbeat.
 async fn next(ws: &mut Ws) -> Value {
     loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("a frame in time")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = msg {
-            let v: Value = serde_json::from_str(t.as_str()).unwrap();
-            if v["type"] != "heartbeat" {
-                return v;
-            }
+        let v = any_frame(ws).await;
+        if v["type"] != "heartbeat" {
+            return v;
         }
     }
 }
@@ -823,16 +815,7 @@ async fn an_expired_session_or_a_revoked_token_ends_the_stream() {
 
 /// The next frame, heartbeats included.
 async fn any_frame(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("a frame in time")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(t.as_str()).unwrap();
-        }
-    }
+    common::next_frame(ws).await
 }
 
 #[tokio::test]

@@ -153,6 +153,19 @@ impl Outbound for SseOut {
     }
 }
 
+/// The number a query string gives `name`, if any.
+fn query_number(query: Option<&str>, name: &str) -> Result<Option<u64>, ApiError> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+        .map(|v| {
+            v.parse::<u64>()
+                .map_err(|_| ApiError::BadRequest(format!("`{name}` must be a number")))
+        })
+        .transpose()
+}
+
 /// The live stream over Server-Sent Events (fallback): the filter as query parameters
 /// (`agent`, `team`, `channel`, `contact`, `protocol`), `resume_from` optional; the same
 /// messages as the WebSocket, one per `data:` line.
@@ -178,26 +191,8 @@ async fn events(
 ) -> Result<Response, ApiError> {
     auth.principal.require(Permission::MonitorView)?;
     let filter = super::monitor::filter_from_query(query.as_deref())?;
-    let resume_from = query
-        .as_deref()
-        .unwrap_or_default()
-        .split('&')
-        .find_map(|p| p.strip_prefix("resume_from="))
-        .map(|v| {
-            v.parse::<u64>()
-                .map_err(|_| ApiError::BadRequest("`resume_from` must be a number".into()))
-        })
-        .transpose()?;
-    let frame_ms = query
-        .as_deref()
-        .unwrap_or_default()
-        .split('&')
-        .find_map(|p| p.strip_prefix("frame_ms="))
-        .map(|v| {
-            v.parse::<u64>()
-                .map_err(|_| ApiError::BadRequest("`frame_ms` must be a number".into()))
-        })
-        .transpose()?;
+    let resume_from = query_number(query.as_deref(), "resume_from")?;
+    let frame_ms = query_number(query.as_deref(), "frame_ms")?;
     let (slot, mut sub) = open(&state, &auth, &headers).await?;
     if let Some(ms) = frame_ms {
         sub.set_frame_ms(ms)?;
