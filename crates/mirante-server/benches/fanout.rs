@@ -54,6 +54,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use futures_util::{SinkExt, StreamExt};
 use mirante_core::{Command, EventKind, Timestamp};
 use mirante_server::auth::mail::LogMailer;
@@ -482,6 +483,10 @@ async fn world(load: &Recorded) -> World {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    // As `mirante serve` does (`mirante_server::run`).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move {
         axum::serve(
             listener,
@@ -861,6 +866,9 @@ async fn run_bare(subs: usize, rate: u64, secs: u64) -> Figures {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, router).await });
     let acks = Arc::new(Acks::new(
         (rate * secs * 2 + 10_000) as usize,

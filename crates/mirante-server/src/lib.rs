@@ -16,6 +16,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt as _;
 use metrics_exporter_prometheus::PrometheusHandle;
 use mirante_store::EventStore;
 use mirante_store::accounts::AccountStore;
@@ -190,6 +191,13 @@ where
         tracing::warn!("the development command API is enabled (full administrators only)");
     }
     on_ready(listener.local_addr()?);
+    // The live stream coalesces its own frames and writes each with one flush: Nagle's
+    // algorithm would only hold a frame back until the previous one is acknowledged.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    });
     let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
