@@ -4,8 +4,8 @@
 //!
 //! Client → server: `{"type":"subscribe","filter":{…},"resume_from":seq?,"frame_ms":ms?}`
 //! (again to change the filter; `frame_ms`: the least time between two deltas this client
-//! wants, from `LiveConfig::min_frame_interval` to 1 000 ms), `{"type":"follow","session":id}`, `{"type":"unfollow","session":id}`,
-//! `{"type":"ping"}`.
+//! wants, from `LiveConfig::min_frame_interval` to 1 000 ms),
+//! `{"type":"follow","session":id}`, `{"type":"unfollow","session":id}`, `{"type":"ping"}`.
 //! Server → client: `snapshot` (the whole view at `seq`; a large one split into `parts`,
 //! the next rows following in `snapshot_part` frames), `delta` (rows / removed ids /
 //! cards / counters from `from_seq` to `seq`), `resync` (followed by a snapshot),
