@@ -291,6 +291,32 @@ async fn a_client_may_ask_for_its_own_frame_interval_within_the_servers_range() 
             "{text}"
         );
     }
+    // Any refused message says why in the connection's language, as the REST answer would.
+    for (msg, code, text) in [
+        (
+            json!({"type": "follow", "session": 999_999}),
+            "not_found",
+            "Resource not found.",
+        ),
+        (
+            json!({"type": "nonsense"}),
+            "invalid_request",
+            "Invalid request: ",
+        ),
+    ] {
+        fast.send(Message::Text(msg.to_string().into()))
+            .await
+            .unwrap();
+        let error = next(&mut fast).await;
+        assert_eq!(
+            (error["type"].as_str(), error["code"].as_str()),
+            (Some("error"), Some(code))
+        );
+        assert!(
+            error["message"].as_str().unwrap().starts_with(text),
+            "{error}"
+        );
+    }
     fast.send(Message::Text(json!({"type": "ping"}).to_string().into()))
         .await
         .unwrap();

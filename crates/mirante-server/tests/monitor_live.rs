@@ -747,9 +747,12 @@ async fn a_group_change_rescopes_or_ends_an_open_stream() {
     let (ended, _) = until(&mut ws, |v| v["type"] == "follow_ended").await;
     assert_eq!(ended["session"], session.0);
     send(&mut ws, json!({"type": "follow", "session": session})).await;
+    let refusal = until(&mut ws, |v| v["type"] == "error").await.0;
+    assert_eq!(refusal["code"], "forbidden", "{refusal}");
+    // In the connection's language (pt-BR: no `Accept-Language`), as the REST answer says it.
     assert_eq!(
-        until(&mut ws, |v| v["type"] == "error").await.0["code"],
-        "forbidden"
+        refusal["message"], "Você não tem permissão para esta ação.",
+        "{refusal}"
     );
 
     // `monitor.view` withdrawn: the stream ends.

@@ -999,9 +999,12 @@ impl Subscriber {
         self.ended = true;
     }
 
-    fn error(&mut self, code: &str, message: &str) {
+    /// An `error` frame for a refused client message: the same `code` and `message` (in the
+    /// connection's language) as the REST answer to the same error.
+    fn error(&mut self, e: &ApiError) {
+        let body = e.body(self.lang);
         self.out.push(json(&serde_json::json!({
-            "type": "error", "code": code, "message": message
+            "type": "error", "code": body.code, "message": body.message
         })));
     }
 
@@ -1009,7 +1012,7 @@ impl Subscriber {
     pub fn handle_text(&mut self, text: &str) {
         let msg: ClientMessage = match serde_json::from_str(text) {
             Ok(m) => m,
-            Err(e) => return self.error("invalid_request", &e.to_string()),
+            Err(e) => return self.error(&ApiError::BadRequest(e.to_string())),
         };
         match msg {
             ClientMessage::Subscribe {
@@ -1019,8 +1022,7 @@ impl Subscriber {
             } => {
                 // A rate out of range changes nothing: the subscription stays as it was.
                 if let Some(Err(e)) = frame_ms.map(|ms| self.set_frame_ms(ms)) {
-                    let body = e.body(self.lang);
-                    return self.error(&body.code, &body.message);
+                    return self.error(&e);
                 }
                 self.subscribe(filter, resume_from);
             }
@@ -1199,7 +1201,7 @@ impl Subscriber {
 
     fn follow(&mut self, session: SessionId) {
         if !self.can_follow {
-            return self.error("forbidden", "session.follow is required");
+            return self.error(&ApiError::Auth(AuthError::Forbidden));
         }
         let now = self.svc.now();
         let (visible, row, team) = {
@@ -1212,7 +1214,7 @@ impl Subscriber {
             )
         };
         if !visible {
-            return self.error("not_found", "session not found");
+            return self.error(&ApiError::NotFound);
         }
         if self.following.insert(session) {
             self.svc
