@@ -54,7 +54,6 @@ use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::routing::get;
-use axum::serve::ListenerExt as _;
 use futures_util::{SinkExt, StreamExt};
 use mirante_core::{Command, EventKind, Timestamp};
 use mirante_server::auth::mail::LogMailer;
@@ -64,6 +63,7 @@ use mirante_server::engine::{
 };
 use mirante_server::http::{AppState, app};
 use mirante_server::monitor::{LiveConfig, MonitorService, log_reader};
+use mirante_server::nodelay;
 use mirante_sim::{demo, load};
 use mirante_store::accounts::{Account, AccountKind, AccountStore, MemoryAccounts};
 use mirante_store::memory::MemoryStore;
@@ -483,13 +483,9 @@ async fn world(load: &Recorded) -> World {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    // As `mirante serve` does (`mirante_server::run`).
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     tokio::spawn(async move {
         axum::serve(
-            listener,
+            nodelay(listener),
             app(state).into_make_service_with_connect_info::<SocketAddr>(),
         )
         .await
@@ -866,10 +862,7 @@ async fn run_bare(subs: usize, rate: u64, secs: u64) -> Figures {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(async move { axum::serve(nodelay(listener), router).await });
     let acks = Arc::new(Acks::new(
         (rate * secs * 2 + 10_000) as usize,
         Arc::new(Vec::new()),
@@ -939,7 +932,7 @@ fn main() {
     let scale: usize = env("MIRANTE_BENCH_SCALE", 20);
     let seed: u64 = env("MIRANTE_BENCH_SEED", 7);
     let warm_up_min: i64 = env("MIRANTE_BENCH_WARMUP_MIN", 10);
-    // Profiling aid: P1 only (P2's row repeats P1's).
+    // Profiling aid: P1 only.
     let only_p1 = std::env::var("MIRANTE_BENCH_ONLY").as_deref() == Ok("p1");
     // P2's 5 000 events/s for `secs`, with room for pacing.
     let load = record(scale, seed, warm_up_min, 5_000 * (secs + 2));
@@ -972,11 +965,11 @@ fn main() {
         let mut runs = Vec::new();
         for &ms in &frame_ms {
             let p1 = run_monitor(&load, subs, 1000, secs, false, ms).await;
-            if only_p1 {
-                runs.push((ms, p1, p1));
-                continue;
-            }
-            let p2 = run_monitor(&load, subs / 2, 5000, secs, true, ms).await;
+            let p2 = if only_p1 {
+                None
+            } else {
+                Some(run_monitor(&load, subs / 2, 5000, secs, true, ms).await)
+            };
             runs.push((ms, p1, p2));
         }
         (bare, runs)
@@ -1012,25 +1005,27 @@ fn main() {
             p1.server_cores,
             p1.client_cores
         );
-        println!(
-            "| P2 {} filtered subscribers, 5 000 events/s (matching rows) | {ms} ms | {:.0} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | p99 ≤ 100 ms |",
-            subs / 2,
-            p2.events_per_s,
-            p2.deliveries_per_s,
-            p2.p50_ms,
-            p2.p99_ms,
-            p2.server_cores,
-            p2.client_cores
-        );
+        if let Some(p2) = p2 {
+            println!(
+                "| P2 {} filtered subscribers, 5 000 events/s (matching rows) | {ms} ms | {:.0} | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | p99 ≤ 100 ms |",
+                subs / 2,
+                p2.events_per_s,
+                p2.deliveries_per_s,
+                p2.p50_ms,
+                p2.p99_ms,
+                p2.server_cores,
+                p2.client_cores
+            );
+        }
         report.push(json!({
             "frame_ms": ms,
             "p1": {"deliveries_per_s": p1.deliveries_per_s, "p50_ms": p1.p50_ms, "p99_ms": p1.p99_ms, "ratio_to_bare": ratio, "server_cores": p1.server_cores, "client_cores": p1.client_cores},
-            "p2": {"deliveries_per_s": p2.deliveries_per_s, "p50_ms": p2.p50_ms, "p99_ms": p2.p99_ms, "server_cores": p2.server_cores, "client_cores": p2.client_cores},
+            "p2": p2.map(|p2| json!({"deliveries_per_s": p2.deliveries_per_s, "p50_ms": p2.p50_ms, "p99_ms": p2.p99_ms, "server_cores": p2.server_cores, "client_cores": p2.client_cores})),
         }));
     }
     let mismatches: u64 = runs
         .iter()
-        .map(|(_, p1, p2)| p1.mismatches + p2.mismatches)
+        .map(|(_, p1, p2)| p1.mismatches + p2.map_or(0, |p2| p2.mismatches))
         .sum();
     println!("answers that disagreed with the recording: {mismatches}");
     let report = json!({

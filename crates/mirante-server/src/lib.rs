@@ -21,7 +21,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use mirante_store::EventStore;
 use mirante_store::accounts::AccountStore;
 use mirante_store::archive::{MemoryArchive, SessionArchive};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 use crate::auth::mail::{LogMailer, Mailer};
 use crate::auth::{AuthConfig, AuthState};
@@ -138,6 +138,18 @@ impl RunConfig {
     }
 }
 
+/// `listener` with `TCP_NODELAY` set on every connection it accepts: the live stream
+/// coalesces its own frames and writes each with one flush, so Nagle's algorithm would only
+/// hold a frame back until the previous one is acknowledged.
+pub fn nodelay(listener: TcpListener) -> axum::serve::TapIo<TcpListener, fn(&mut TcpStream)> {
+    fn set(tcp: &mut TcpStream) {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+    }
+    listener.tap_io(set)
+}
+
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -191,15 +203,8 @@ where
         tracing::warn!("the development command API is enabled (full administrators only)");
     }
     on_ready(listener.local_addr()?);
-    // The live stream coalesces its own frames and writes each with one flush: Nagle's
-    // algorithm would only hold a frame back until the previous one is acknowledged.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "TCP_NODELAY not set");
-        }
-    });
     let served = axum::serve(
-        listener,
+        nodelay(listener),
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
