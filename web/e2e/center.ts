@@ -21,7 +21,7 @@ export interface Row {
 export interface View {
   counters: { geral: number; auto: number; espera: number; humano: number }
   agents: { id: number; name: string; status: string; pause_reason?: { name: string } | null; open: number; sessions: number[] }[]
-  teams: { id: number; name: string; waiting: number[]; in_service: number[] }[]
+  teams: { id: number; name: string; waiting_count: number; in_service_count: number }[]
   phases: { bot: Row[]; waiting: Row[]; human: Row[] }
 }
 

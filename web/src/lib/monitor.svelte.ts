@@ -316,6 +316,26 @@ export class MonitorStore {
     this.history = []
   }
 
+  /** A team panel's sessions (M-21): the team's rows of the Fases `waiting` list (in queue
+   * order: `groupByTeam`), then of its `human` list (assignment order); a shared empty array for a
+   * team without any. P7: grouped once per change of those two lists (read lazily, when a
+   * panel reads after a change), not filtered per panel; a team whose rows did not change
+   * keeps its array, so its panel does not draw again. */
+  teamRows(team: Id): readonly SessionView[] {
+    const { waiting, human } = this.phases
+    let groups = this.#teamGroups
+    if (groups.waiting !== waiting || groups.human !== human) {
+      groups = { waiting, human, byTeam: groupByTeam(waiting, human, groups.byTeam) }
+      this.#teamGroups = groups
+    }
+    return groups.byTeam.get(team) ?? noRows
+  }
+  #teamGroups: { waiting: SessionView[] | null; human: SessionView[] | null; byTeam: Map<Id, SessionView[]> } = {
+    waiting: null,
+    human: null,
+    byTeam: new Map(),
+  }
+
   /** The rows of a list of ids (a card's sessions), skipping ids without a row. */
   rowsOf(ids: readonly Id[]): SessionView[] {
     const rows = this.rows
@@ -387,6 +407,60 @@ export class MonitorStore {
     kept.push({ at, counters: this.counters })
     this.history = kept
   }
+}
+
+const noRows: readonly SessionView[] = Object.freeze([])
+
+/** A waiting row's place in its team's queue (lower is served first), when the server sends
+ * it: a session sent back to the front of the queue (M-15) is served before older ones. */
+function queueOrder(row: SessionView): number | null {
+  return (row as { queue_order?: number | null }).queue_order ?? null
+}
+
+function byQueueOrder(a: SessionView, b: SessionView): number {
+  return (queueOrder(a) ?? 0) - (queueOrder(b) ?? 0)
+}
+
+/** Rows by team (`row.team.id`; rows without a team skipped): its rows of `waiting` — in
+ * queue order when the rows carry one (`queue_order`), else in the list's order (oldest queued
+ * first) —, then of `human` in the list's order. A team whose rows are the same objects in
+ * the same order as in `prev` keeps `prev`'s array. */
+export function groupByTeam(
+  waiting: readonly SessionView[],
+  human: readonly SessionView[],
+  prev: ReadonlyMap<Id, SessionView[]> = new Map(),
+): Map<Id, SessionView[]> {
+  const out = new Map<Id, SessionView[]>()
+  const add = (row: SessionView) => {
+    const team = row.team?.id
+    if (team == null) return
+    const rows = out.get(team)
+    if (rows) rows.push(row)
+    else out.set(team, [row])
+  }
+  for (const row of waiting) add(row)
+  // each array holds only its team's waiting rows here; the server's order is nearly the
+  // list's one, so check in O(n) before a (stable) sort
+  for (const rows of out.values()) {
+    for (let i = 1; i < rows.length; i++) {
+      if (byQueueOrder(rows[i - 1], rows[i]) > 0) {
+        rows.sort(byQueueOrder)
+        break
+      }
+    }
+  }
+  for (const row of human) add(row)
+  for (const [team, rows] of out) {
+    const old = prev.get(team)
+    if (old && sameRows(old, rows)) out.set(team, old)
+  }
+  return out
+}
+
+function sameRows(a: readonly SessionView[], b: readonly SessionView[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** Cards by name (then id), replacing changed ones and dropping removed ones. */

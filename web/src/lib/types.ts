@@ -68,8 +68,6 @@ interface LocalAgentCard {
 interface LocalTeamCard {
   id: Id
   name: string
-  waiting: Id[]
-  in_service: Id[]
   waiting_count: number
   in_service_count: number
   longest_wait_ms?: number | null
@@ -108,7 +106,11 @@ interface LocalFilterOptions {
 export type Counters = Gen<'Counters', LocalCounters>
 export type SessionView = Gen<'SessionView', LocalSessionView>
 export type AgentCard = Gen<'AgentCard', LocalAgentCard>
-export type TeamCard = Gen<'TeamCard', LocalTeamCard>
+/** A team card. Its sessions are not in it (the server used to list their ids, `waiting` /
+ * `in_service`, which were most of every delta's bytes): a panel takes the team's rows from
+ * the Fases lists (`MonitorStore.teamRows`). The `Omit` keeps those fields unreadable while
+ * the generated type still has them. */
+export type TeamCard = Omit<Gen<'TeamCard', LocalTeamCard>, 'waiting' | 'in_service'>
 export type MonitorView = Gen<'MonitorView', LocalMonitorView>
 export type FilterOptions = Gen<'FilterOptions', LocalFilterOptions>
 

@@ -45,14 +45,12 @@ export function agent(id: number, sessions: number[], extra: Partial<AgentCard> 
   }
 }
 
-export function team(id: number, waiting: number[], inService: number[]): TeamCard {
+export function team(id: number, waiting: number, inService: number): TeamCard {
   return {
     id,
     name: `Equipe ${id}`,
-    waiting,
-    in_service: inService,
-    waiting_count: waiting.length,
-    in_service_count: inService.length,
+    waiting_count: waiting,
+    in_service_count: inService,
     longest_wait_ms: null,
     answered_today: 0,
     answered_within_target_today: 0,
@@ -82,7 +80,7 @@ export function view(seq: number, bot: number, waiting: number, human: number): 
     protocol_not_open: false,
     protocol_status: null,
     agents: [agent(1, h.map((r) => r.id))],
-    teams: [team(1, w.map((r) => r.id), h.map((r) => r.id))],
+    teams: [team(1, waiting, human)] as MonitorView['teams'],
     phases: { bot: b, waiting: w, human: h },
   }
 }
