@@ -125,8 +125,11 @@ fn touch_row(v: &SessionView<'_>) -> usize {
     let ts = |t: Option<mirante_core::Timestamp>| t.map_or(0, |t| t.0);
     (v.id.0 ^ v.contact.0 ^ v.channel.0 ^ v.team.map_or(0, |t| t.0) ^ v.agent.map_or(0, |a| a.0))
         as usize
-        ^ (v.started_at.0 ^ ts(v.queued_at) ^ ts(v.assigned_at) ^ v.last_customer_message_at.0)
-            as usize
+        ^ (v.started_at.0
+            ^ ts(v.queued_at)
+            ^ v.queue_key
+            ^ ts(v.assigned_at)
+            ^ v.last_customer_message_at.0) as usize
         ^ v.contact_name.len()
         ^ v.channel_name.len()
         ^ len(v.contact_number.as_deref())
@@ -174,6 +177,8 @@ fn row(out: &mut Vec<u8>, v: &SessionView<'_>) {
     int(out, v.started_at.0);
     out.extend_from_slice(b",\"queued_at\":");
     opt_int(out, v.queued_at.map(|t| t.0));
+    out.extend_from_slice(b",\"queue_order\":");
+    opt_int(out, v.queue_order());
     out.extend_from_slice(b",\"assigned_at\":");
     opt_int(out, v.assigned_at.map(|t| t.0));
     out.extend_from_slice(b",\"last_customer_message_at\":");

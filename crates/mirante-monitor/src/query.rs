@@ -91,22 +91,22 @@ enum Pick<'a> {
     Teams(&'a BTreeSet<TeamId>),
 }
 
-/// One team's matching sessions, as its card shows them (ids and keys only: building a card
-/// touches no row).
+/// One team's matching sessions, as its card counts them (keys only: building a card touches
+/// no row).
 #[derive(Default)]
 struct TeamMatch {
-    /// Waiting: `(queue key, id)`, sorted into queue order before the card is built.
-    waiting: Vec<(i64, SessionId)>,
+    /// Waiting.
+    waiting: u64,
     /// When the longest current wait among them started.
     oldest: Option<Timestamp>,
-    /// In service, longest first.
-    in_service: Vec<SessionId>,
+    /// In service.
+    in_service: u64,
 }
 
 impl TeamMatch {
     fn push_waiting(&mut self, key: &WaitKey) {
         self.oldest.get_or_insert(key.0);
-        self.waiting.push((key.1, key.2));
+        self.waiting += 1;
     }
 }
 
@@ -130,7 +130,7 @@ impl Matched<'_> {
         }
         for r in &self.human {
             if let Some(t) = r.team {
-                self.teams.entry(t).or_default().in_service.push(r.id);
+                self.teams.entry(t).or_default().in_service += 1;
             }
         }
     }
@@ -317,19 +317,11 @@ impl Monitor {
                     (channels.is_empty() || channels.contains(&e.channel))
                         && (!per_row || q.matches_in_team(&e.row))
                 };
-                // One run per taken team (`cards` is indexed by run); every buffer is sized
-                // once (a large allocation is not cheap in a fragmented heap).
+                // One run per taken team (`cards` is indexed by run).
                 let waiting: Vec<_> = taken.iter().map(|t| live.team_waiting.get(t)).collect();
                 let human: Vec<_> = taken.iter().map(|t| live.team_human.get(t)).collect();
-                let mut cards: Vec<TeamMatch> = waiting
-                    .iter()
-                    .zip(&human)
-                    .map(|(w, h)| TeamMatch {
-                        waiting: Vec::with_capacity(index_len(w)),
-                        oldest: None,
-                        in_service: Vec::with_capacity(index_len(h)),
-                    })
-                    .collect();
+                let mut cards: Vec<TeamMatch> =
+                    taken.iter().map(|_| TeamMatch::default()).collect();
                 let view = |e: &'a TeamEntry| SessionView::borrowed(&e.row, now);
                 m.waiting = merged(
                     &waiting,
@@ -344,10 +336,10 @@ impl Monitor {
                 );
                 m.human = merged(
                     &human,
-                    |run, key, e| {
+                    |run, _, e| {
                         let kept = keep(e);
                         if kept {
-                            cards[run].in_service.push(key.1);
+                            cards[run].in_service += 1;
                         }
                         kept
                     },
@@ -665,20 +657,14 @@ impl Monitor {
                 continue;
             }
             let TeamMatch {
-                waiting: mut queue,
+                waiting,
                 oldest,
                 in_service,
             } = groups.remove(&id).unwrap_or_default();
-            if f.has_needle() && queue.is_empty() && in_service.is_empty() {
+            if f.has_needle() && waiting == 0 && in_service == 0 {
                 continue;
             }
             let longest_wait_ms = oldest.map(|t| now.since(t));
-            // Queue order (next to be served first); the lists come oldest first, which is
-            // nearly (often exactly) the same order.
-            if !queue.is_sorted() {
-                queue.sort_unstable();
-            }
-            let waiting: Vec<SessionId> = queue.into_iter().map(|(_, id)| id).collect();
             let [online, paused, available] =
                 live.team_presence.get(&id).copied().unwrap_or_default();
             let info = live.teams.get(&id);
@@ -695,10 +681,8 @@ impl Monitor {
             cards.push(TeamCard {
                 id,
                 name: name.clone(),
-                waiting_count: waiting.len() as u64,
-                in_service_count: in_service.len() as u64,
-                waiting,
-                in_service,
+                waiting_count: waiting,
+                in_service_count: in_service,
                 longest_wait_ms,
                 answered_today: day.answered,
                 answered_within_target_today: day.within_target,
@@ -776,11 +760,6 @@ impl Monitor {
     pub fn team_visible(&self, id: TeamId, vis: &Visibility) -> bool {
         self.live.teams.contains_key(&id) && vis.sees_team(id)
     }
-}
-
-/// The size of an index that may be absent.
-fn index_len<K, V>(index: &Option<&BTreeMap<K, V>>) -> usize {
-    index.map_or(0, BTreeMap::len)
 }
 
 /// The views of `rows` at `now` (borrowed: no reference taken).

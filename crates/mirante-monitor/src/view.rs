@@ -134,12 +134,7 @@ impl MonitorView<'_> {
     /// answer outgrows its buffer.
     pub fn json_size_hint(&self) -> usize {
         let rows = self.phases.bot.len() + self.phases.waiting.len() + self.phases.human.len();
-        let ids: usize = self.agents.iter().map(|a| a.sessions.len()).sum::<usize>()
-            + self
-                .teams
-                .iter()
-                .map(|t| t.waiting.len() + t.in_service.len())
-                .sum::<usize>();
+        let ids: usize = self.agents.iter().map(|a| a.sessions.len()).sum();
         1_024 + 512 * (rows + self.agents.len() + self.teams.len()) + 16 * ids
     }
 }
@@ -256,6 +251,13 @@ impl<'a> SessionView<'a> {
             .map(|t| self.now.since(t))
     }
 
+    /// Its place in its team's queue (phase waiting): lower is served first. The Em espera
+    /// list is oldest first; a team's queue differs where a session went back to the front
+    /// (M-15), so a client derives a team's queue order from this key.
+    pub fn queue_order(&self) -> Option<i64> {
+        (self.row.phase == Phase::Waiting).then_some(self.row.queue_key)
+    }
+
     /// Time since the customer's last message at `now` (ms).
     pub fn since_customer_ms(&self) -> i64 {
         self.now.since(self.row.last_customer_message_at)
@@ -294,6 +296,7 @@ impl<'a> SessionView<'a> {
             protocol: r.protocol.clone(),
             started_at: r.started_at,
             queued_at: r.queued_at,
+            queue_order: self.queue_order(),
             assigned_at: r.assigned_at,
             last_customer_message_at: r.last_customer_message_at,
             age_ms: self.age_ms(),
@@ -321,7 +324,7 @@ impl<'a> SessionView<'a> {
             assigned_at: f.assigned_at,
             last_customer_message_at: f.last_customer_message_at,
             bot_step: f.bot_step.clone(),
-            queue_key: 0,
+            queue_key: f.queue_order.unwrap_or(0),
             contact_name: f.contact_name.clone(),
             contact_number: f.contact_number.clone(),
             channel_name: f.channel_name.clone(),
@@ -377,6 +380,7 @@ struct ShownRef<'a> {
     protocol: Option<&'a str>,
     started_at: Timestamp,
     queued_at: Option<Timestamp>,
+    queue_order: Option<i64>,
     assigned_at: Option<Timestamp>,
     last_customer_message_at: Timestamp,
     age_ms: i64,
@@ -408,6 +412,7 @@ impl Serialize for SessionView<'_> {
             protocol: r.protocol.as_deref(),
             started_at: r.started_at,
             queued_at: r.queued_at,
+            queue_order: self.queue_order(),
             assigned_at: r.assigned_at,
             last_customer_message_at: r.last_customer_message_at,
             age_ms: self.age_ms(),
@@ -448,6 +453,8 @@ pub struct SessionFields {
     pub started_at: Timestamp,
     /// When it last entered a queue.
     pub queued_at: Option<Timestamp>,
+    /// Its place in its team's queue (phase waiting): lower is served first.
+    pub queue_order: Option<i64>,
     /// When it was last assigned.
     pub assigned_at: Option<Timestamp>,
     /// The customer's last message.
@@ -513,16 +520,12 @@ pub struct TeamCard {
     pub id: TeamId,
     /// Name.
     pub name: Arc<str>,
-    /// Waiting sessions matching the filter, in queue order (next to be served first; rows
-    /// in `phases.waiting`).
-    pub waiting: Vec<SessionId>,
-    /// Sessions in service matching the filter (rows in `phases.human`).
-    pub in_service: Vec<SessionId>,
-    /// `waiting.len()`.
+    /// Waiting sessions matching the filter: its rows in `phases.waiting` (the card carries
+    /// no list of them: a client groups the rows by `team`, in `queue_order` for the queue).
     pub waiting_count: u64,
-    /// `in_service.len()` (M-22).
+    /// Sessions in service matching the filter: its rows in `phases.human` (M-22).
     pub in_service_count: u64,
-    /// Longest current wait among `waiting` at `now` (ms).
+    /// Longest current wait among its waiting sessions at `now` (ms).
     pub longest_wait_ms: Option<i64>,
     /// Sessions first answered today (local day of the settings' time zone).
     pub answered_today: u64,

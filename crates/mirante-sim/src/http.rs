@@ -523,8 +523,6 @@ struct WireView {
     seq: u64,
     #[serde(default)]
     agents: Vec<WireAgent>,
-    #[serde(default)]
-    teams: Vec<WireTeam>,
     phases: WirePhases,
 }
 
@@ -554,6 +552,9 @@ struct WireSession {
     team: Option<WireNamed>,
     #[serde(default)]
     agent: Option<WireNamed>,
+    /// Its place in its team's queue (waiting): lower is served first.
+    #[serde(default)]
+    queue_order: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -562,13 +563,6 @@ struct WireAgent {
     status: String,
     #[serde(default)]
     pause_reason: Option<WireNamed>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireTeam {
-    id: u64,
-    #[serde(default)]
-    waiting: Vec<u64>,
 }
 
 /// An open session as the driver last saw it.
@@ -595,6 +589,14 @@ struct Snapshot {
 impl Snapshot {
     fn from_wire(v: WireView) -> Snapshot {
         let mut sessions = BTreeMap::new();
+        // Each team's queue: its waiting rows in `queue_order` (Em espera is oldest first).
+        let mut queued: BTreeMap<TeamId, Vec<(i64, SessionId)>> = BTreeMap::new();
+        for r in &v.phases.waiting {
+            if let Some(t) = &r.team {
+                let key = r.queue_order.unwrap_or(i64::MAX);
+                queued.entry(TeamId(t.id)).or_default().push((key, SessionId(r.id)));
+            }
+        }
         let lists = [
             (Phase::Bot, v.phases.bot),
             (Phase::Waiting, v.phases.waiting),
@@ -615,10 +617,12 @@ impl Snapshot {
                 );
             }
         }
-        let queues = v
-            .teams
+        let queues = queued
             .into_iter()
-            .map(|t| (TeamId(t.id), t.waiting.into_iter().map(SessionId).collect()))
+            .map(|(t, mut q)| {
+                q.sort_unstable();
+                (t, q.into_iter().map(|(_, s)| s).collect())
+            })
             .collect();
         let presence = v
             .agents

@@ -2495,6 +2495,12 @@ export interface components {
             protocol?: string | null;
             /**
              * Format: int64
+             * @description Its place in its team's queue (waiting): lower is served first. *Em espera* is
+             *     oldest first; a team's queue differs where a session went back to the front (M-15).
+             */
+            queue_order?: number | null;
+            /**
+             * Format: int64
              * @description Last entered a queue (ms).
              */
             queued_at?: number | null;
@@ -2643,11 +2649,9 @@ export interface components {
              * @description Team id.
              */
             id: number;
-            /** @description Sessions in service (rows in `phases.human`). */
-            in_service: number[];
             /**
              * Format: int64
-             * @description In-service count (M-22).
+             * @description Sessions in service: its rows in `phases.human` (M-22).
              */
             in_service_count: number;
             /**
@@ -2672,11 +2676,10 @@ export interface components {
              * @description Service level today (percent).
              */
             service_level_today?: number | null;
-            /** @description Waiting sessions in queue order (rows in `phases.waiting`). */
-            waiting: number[];
             /**
              * Format: int64
-             * @description Waiting count.
+             * @description Waiting sessions: its rows in `phases.waiting` (the card lists none; a client groups
+             *     the rows by `team`, in `queue_order` for the team's queue).
              */
             waiting_count: number;
         };

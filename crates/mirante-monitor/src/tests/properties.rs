@@ -387,6 +387,7 @@ fn row(st: &State, s: &Session, now: Timestamp) -> SessionView<'static> {
         protocol: s.protocol.as_deref().map(arc),
         started_at: s.started_at,
         queued_at: s.queued_at,
+        queue_order: (s.phase == Phase::Waiting).then_some(s.queue_key),
         assigned_at: s.assigned_at,
         last_customer_message_at: s.last_customer_message_at,
         age_ms: now.since(s.started_at),
@@ -571,10 +572,10 @@ fn naive_view(
             .filter(|s| s.team == Some(id))
             .collect();
         w.sort_by_key(|s| (s.queue_key, s.id));
-        let in_service: Vec<SessionId> = human
+        let in_service: Vec<&Session> = human
             .iter()
+            .copied()
             .filter(|s| s.team == Some(id))
-            .map(|s| s.id)
             .collect();
         if needle && w.is_empty() && in_service.is_empty() {
             continue;
@@ -595,8 +596,6 @@ fn naive_view(
                 .filter_map(|s| s.queued_at)
                 .map(|q| now.since(q))
                 .max(),
-            waiting: w.iter().map(|s| s.id).collect(),
-            in_service,
             answered_today: answered,
             answered_within_target_today: within,
             avg_wait_today_ms: (answered > 0).then(|| sum / answered as i64),
@@ -681,6 +680,26 @@ fn check(w: &World, day: &DayOracle, views: &[(Filter, Visibility)]) -> Result<(
             String::from_utf8_lossy(&serde_phases),
             "the server's JSON writer differs from serde_json (phases)"
         );
+        // A team's queue, as a client derives it from the rows (`queue_order`), is the
+        // engine's (M-15: a re-queue goes to the front, though it waited less).
+        for t in &v.teams {
+            let mut rows: Vec<_> = v
+                .phases
+                .waiting
+                .iter()
+                .filter(|r| r.team == Some(t.id))
+                .collect();
+            rows.sort_by_key(|r| r.queue_order());
+            let derived: Vec<SessionId> = rows.iter().map(|r| r.id).collect();
+            let engine: Vec<SessionId> = w.core.state().teams[&t.id]
+                .queue
+                .iter()
+                .copied()
+                .filter(|s| derived.contains(s))
+                .collect();
+            prop_assert_eq!(&derived, &engine, "team {} queue", t.id);
+            prop_assert_eq!(derived.len() as u64, t.waiting_count);
+        }
         // The owned form (a reference per row) is the same view.
         let owned = v.clone().into_owned();
         prop_assert_eq!(&owned, &v);

@@ -60,6 +60,9 @@ pub struct SessionViewSchema {
     started_at: i64,
     /// Last entered a queue (ms).
     queued_at: Option<i64>,
+    /// Its place in its team's queue (waiting): lower is served first. *Em espera* is
+    /// oldest first; a team's queue differs where a session went back to the front (M-15).
+    queue_order: Option<i64>,
     /// Last assigned (ms).
     assigned_at: Option<i64>,
     /// The customer's last message (ms).
@@ -114,13 +117,10 @@ pub struct TeamCardSchema {
     id: u64,
     /// Name.
     name: String,
-    /// Waiting sessions in queue order (rows in `phases.waiting`).
-    waiting: Vec<u64>,
-    /// Sessions in service (rows in `phases.human`).
-    in_service: Vec<u64>,
-    /// Waiting count.
+    /// Waiting sessions: its rows in `phases.waiting` (the card lists none; a client groups
+    /// the rows by `team`, in `queue_order` for the team's queue).
     waiting_count: u64,
-    /// In-service count (M-22).
+    /// Sessions in service: its rows in `phases.human` (M-22).
     in_service_count: u64,
     /// Longest current wait (ms).
     longest_wait_ms: Option<i64>,
