@@ -411,14 +411,10 @@ export class MonitorStore {
 
 const noRows: readonly SessionView[] = Object.freeze([])
 
-/** A waiting row's place in its team's queue (lower is served first), when the server sends
- * it: a session sent back to the front of the queue (M-15) is served before older ones. */
-function queueOrder(row: SessionView): number | null {
-  return (row as { queue_order?: number | null }).queue_order ?? null
-}
-
+/** Waiting rows by their place in their team's queue (`queue_order`, lower is served first):
+ * a session sent back to the front of the queue (M-15) is served before older ones. */
 function byQueueOrder(a: SessionView, b: SessionView): number {
-  return (queueOrder(a) ?? 0) - (queueOrder(b) ?? 0)
+  return (a.queue_order ?? 0) - (b.queue_order ?? 0)
 }
 
 /** Rows by team (`row.team.id`; rows without a team skipped): its rows of `waiting` — in

@@ -41,6 +41,7 @@ interface LocalSessionView {
   protocol?: string | null
   started_at: number
   queued_at?: number | null
+  queue_order?: number | null
   assigned_at?: number | null
   last_customer_message_at: number
   age_ms: number
@@ -106,11 +107,9 @@ interface LocalFilterOptions {
 export type Counters = Gen<'Counters', LocalCounters>
 export type SessionView = Gen<'SessionView', LocalSessionView>
 export type AgentCard = Gen<'AgentCard', LocalAgentCard>
-/** A team card. Its sessions are not in it (the server used to list their ids, `waiting` /
- * `in_service`, which were most of every delta's bytes): a panel takes the team's rows from
- * the Fases lists (`MonitorStore.teamRows`). The `Omit` keeps those fields unreadable while
- * the generated type still has them. */
-export type TeamCard = Omit<Gen<'TeamCard', LocalTeamCard>, 'waiting' | 'in_service'>
+/** A team card: counts, no list of its sessions (a panel takes the team's rows from the Fases
+ * lists: `MonitorStore.teamRows`). */
+export type TeamCard = Gen<'TeamCard', LocalTeamCard>
 export type MonitorView = Gen<'MonitorView', LocalMonitorView>
 export type FilterOptions = Gen<'FilterOptions', LocalFilterOptions>
 

@@ -80,7 +80,7 @@ export function view(seq: number, bot: number, waiting: number, human: number): 
     protocol_not_open: false,
     protocol_status: null,
     agents: [agent(1, h.map((r) => r.id))],
-    teams: [team(1, waiting, human)] as MonitorView['teams'],
+    teams: [team(1, waiting, human)],
     phases: { bot: b, waiting: w, human: h },
   }
 }

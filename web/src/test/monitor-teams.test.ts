@@ -17,7 +17,7 @@ function twoTeams(seq = 1): MonitorView {
   const base = view(seq, 0, 0, 0)
   return {
     ...base,
-    teams: [team(1, 2, 2), team(2, 1, 1)] as MonitorView['teams'],
+    teams: [team(1, 2, 2), team(2, 1, 1)],
     phases: {
       bot: [row(7, 'bot')],
       waiting: [
@@ -123,7 +123,7 @@ describe('a team’s queue order', () => {
     const store = new MonitorStore()
     const v = twoTeams()
     // 3 went back to the front of Suporte's queue (M-15): served before 2, though queued later
-    const order = (r: SessionView, q: number) => ({ ...r, queue_order: q }) as SessionView
+    const order = (r: SessionView, q: number): SessionView => ({ ...r, queue_order: q })
     v.phases.waiting = [order(v.phases.waiting[0], 20), order(v.phases.waiting[1], 5), order(v.phases.waiting[2], 10)]
     store.snapshot(v)
     expect(ids(store.phases.waiting)).toEqual([2, 1, 3])
