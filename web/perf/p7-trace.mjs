@@ -3,7 +3,10 @@
 // MIN ms of wall time (default 50) with what they spent it on (`lo`: the dirty objects of their
 // layouts), the one-second clock tick (the timer that fires every ~1 000 ms: its task's
 // script, and the next painting frame's layout objects and `Paint` events), and totals (CPU
-// per second, tasks over 50 ms wall, over 25 and 30 ms CPU, GCs over 20 ms wall).
+// per second, tasks over 50 ms wall, over 25 and 30 ms CPU, GCs over 20 ms wall), and the
+// DevTools protocol's share (the harness's: Playwright's Network domain copies every WebSocket
+// frame into an event): the browser main thread's CPU in `DevToolsSessionHost` messages, and the
+// renderer main thread's CPU after its tasks' own work (where the DevTools session flushes).
 //   node web/perf/p7-trace.mjs bench-out/p7-load-agentes.trace.json [MIN]   (TICKS=1: each tick frame)
 import { readFileSync } from 'node:fs'
 const [file, minArg] = process.argv.slice(2)
@@ -56,3 +59,21 @@ const cpu = rows.reduce((a, r) => a + r.cpu, 0)
 const q = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(p * (s.length - 1))] }
 console.log(`span ${span.toFixed(1)} s; tasks ${rows.length}; CPU ${(cpu / span).toFixed(0)} ms/s; >50 wall ${rows.filter((r) => r.wall > 50).length}; >25 cpu ${rows.filter((r) => r.cpu > 25).length}; >30 cpu ${rows.filter((r) => r.cpu > 30).length}; max wall ${mx(rows.map((r) => r.wall)).toFixed(1)} max cpu ${mx(rows.map((r) => r.cpu)).toFixed(1)}; gc>20wall ${rows.filter((r) => (r.by.MinorGC || r.by.MajorGC) && r.wall > 20).length}`)
 if (process.env.TICKS) for (const x of ticks) if (x.frame) console.log('tick frame', fmt(x.frame))
+const tnames = new Map()
+for (const e of ev) if (e.ph === 'M' && e.name === 'thread_name') tnames.set(`${e.pid}:${e.tid}`, e.args?.name)
+const devtools = ev.filter((e) => e.name === 'Receive mojo message' && tnames.get(`${e.pid}:${e.tid}`) === 'CrBrowserMain' && e.args?.chrome_mojo_event_info?.mojo_interface_tag === 'blink.mojom.DevToolsSessionHost')
+let afterCpu = 0
+let afterMax = 0
+let at = 0
+for (const top of tops) {
+  while (at < mine.length && mine[at].ts < top.ts) at++
+  let inner = null
+  for (let j = at; j < mine.length && mine[j].ts < top.ts + top.dur && !inner; j++) {
+    const e = mine[j]
+    if (e !== top && e.name === 'ThreadControllerImpl::RunTask' && e.ts + e.dur <= top.ts + top.dur) inner = e
+  }
+  if (top.name !== 'RunTask' || !inner) continue
+  const x = ((top.tdur ?? 0) - (inner.tdur ?? 0)) / 1000
+  if (x > 1) (afterCpu += x), (afterMax = Math.max(afterMax, x))
+}
+console.log(`devtools: browser DevToolsSessionHost messages ${devtools.length}, CPU ${(devtools.reduce((a, e) => a + (e.tdur ?? 0), 0) / 1000).toFixed(0)} ms (max ${Math.max(0, ...devtools.map((e) => (e.tdur ?? 0) / 1000)).toFixed(1)}); renderer CPU after its tasks (> 1 ms) ${afterCpu.toFixed(0)} ms (max ${afterMax.toFixed(1)})`)

@@ -30,6 +30,13 @@
 //   load-fases    Fases, RATE customer messages/s into open sessions, scrolling   (P7)
 //   load-agentes  Agentes under the same load, the page scrolling
 //   load-equipes  Equipes under the same load, the page scrolling
+// The `load` phase opens the monitor from a blank tab (`--open-from blank`, the default;
+// `--open-from monitor`: a reload of the loaded monitor, as the runs before 2026-11-26 08:40
+// UTC measured it — its first task also tears the loaded 10 000-row page down). Playwright's
+// own CDP session has the Network domain on, so Chromium copies every WebSocket frame into a
+// DevTools event (renderer and browser process, on the browser's one pinned CPU): a cost of
+// the harness, not of the page, large only for the snapshot's frames (`p7-trace.mjs` reports
+// it). `P7_CATEGORIES=a,b` adds trace categories.
 // For each phase: the renderer main thread's top-level tasks (count, > 50 ms, max, p99) from
 // the trace, frames (requestAnimationFrame callbacks, and the longest gap between two), and the
 // in-page `longtask` PerformanceObserver as a cross-check; lists scroll by the mouse wheel.
@@ -68,6 +75,7 @@ const args = parseArgs(process.argv.slice(2), {
   speed: 1.6,
   seed: 7,
   'fill-seconds': 600,
+  'open-from': 'blank',
 })
 args.scale ||= args.load === 'demo' ? 200 : 10
 const ROWS = Number(args.rows)
@@ -495,6 +503,8 @@ const CATEGORIES = [
   'v8.execute',
   'blink.user_timing',
   ...(process.env.P7_INVALIDATIONS ? ['disabled-by-default-devtools.timeline.invalidationTracking'] : []),
+  // more, to look into a kept trace (e.g. `v8,disabled-by-default-v8.gc,renderer.scheduler`)
+  ...(process.env.P7_CATEGORIES ? process.env.P7_CATEGORIES.split(',') : []),
 ]
 
 /** Timeline events a long task's time is attributed to (outermost first). */
@@ -703,6 +713,13 @@ async function main() {
 
     // load: the initial snapshot of every row, rendered in Fases
     if (wanted.has('load')) {
+      // `--open-from blank` (the default): the monitor opens in a tab showing a blank page, as a
+      // supervisor opens it; `monitor`: a reload of the loaded monitor (the runs before
+      // 2026-11-26 08:40 UTC), whose first task also tears the loaded page down
+      if (args['open-from'] === 'blank') {
+        await page.goto('about:blank')
+        await sleep(1000)
+      }
       await traceStart()
       await page.evaluate(() => window.__p7.reset())
       const t0 = Date.now()
