@@ -37,8 +37,10 @@
 //! Run: `cargo bench -p mirante-server --bench fanout` (env `MIRANTE_BENCH_SECS`, default 5;
 //! `MIRANTE_BENCH_SUBS`, default 1 000; `MIRANTE_BENCH_FRAME_MS`, a comma-separated list of
 //! the `frame_ms` the clients ask for, default `100,40,20`: the server's default, and two a
-//! program may ask for; `MIRANTE_BENCH_ONLY=p1` to run P1 alone, for profiling). Prints a
-//! table and writes `bench-out/fanout.json`.
+//! program may ask for; `MIRANTE_BENCH_ONLY=p1` to run P1 alone, for profiling;
+//! `MIRANTE_BENCH_DUMP=<file>`: every delivery to the first 20 clients as a line `event seq,
+//! acknowledged µs, arrived µs, client`, to see where a tail comes from). Prints a table and
+//! writes `bench-out/fanout.json`.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::future::Future;
@@ -554,6 +556,8 @@ struct ClientsResult {
 
 /// One delta as received: when, its range, and (filtered runs) its rows.
 struct Received {
+    /// The client's index (for `MIRANTE_BENCH_DUMP`).
+    client: usize,
     at: u64,
     from_seq: u64,
     seq: u64,
@@ -578,7 +582,7 @@ fn clients_main() {
         // Clients that have had their first frame (the snapshot; the bare server: any).
         let greeted = Arc::new(AtomicU64::new(0));
         let first_frame = Arc::new(tokio::sync::Notify::new());
-        for filter in &plan.filters {
+        for (client, filter) in plan.filters.iter().enumerate() {
             let mut ws = dial(&plan.url, plan.cookie.as_deref()).await;
             if let Some(filter) = filter {
                 ws.send(tokio_tungstenite::tungstenite::Message::Text(
@@ -620,6 +624,7 @@ fn clients_main() {
                         continue;
                     }
                     received.lock().expect("lock").push(Received {
+                        client,
                         at,
                         from_seq,
                         seq,
@@ -650,6 +655,10 @@ fn clients_main() {
             at.insert(v(0), (v(8), v(16)));
         }
         let mut stats = Stats::new();
+        // Diagnosis: `event seq, acknowledged, arrived (µs since the epoch), client` of every
+        // delivery to the first 20 clients, one line each.
+        let mut dump = std::env::var_os("MIRANTE_BENCH_DUMP")
+            .map(|p| std::io::BufWriter::new(std::fs::File::create(p).expect("dump file")));
         for r in received.lock().expect("lock").iter() {
             for e in (r.from_seq + 1).max(done.start_seq + 1)..=r.seq {
                 let Some(&(acked, session)) = at.get(&e) else {
@@ -658,8 +667,16 @@ fn clients_main() {
                 if plan.filtered && !r.rows.contains(&session) {
                     continue;
                 }
+                if let Some(d) = dump.as_mut().filter(|_| r.client < 20) {
+                    use std::io::Write as _;
+                    let _ = writeln!(d, "{e} {} {} {}", acked / 1000, r.at / 1000, r.client);
+                }
                 stats.record(r.at.saturating_sub(acked));
             }
+        }
+        if let Some(mut d) = dump {
+            use std::io::Write as _;
+            d.flush().expect("dump file");
         }
         let result = ClientsResult {
             cpu_s,

@@ -452,6 +452,16 @@ async fn b5_followers_are_pushed_live_to_every_connection_following_the_session(
         }
     }
     assert_eq!(app.state.monitor.followers(s).len(), 1);
+    // Facts go by topic: a session's reach only the connections following it (A for `s`,
+    // B for `other`); B's unfollow and B2's close took theirs away.
+    assert_eq!(app.state.monitor.session_routes(s), 1);
+    assert_eq!(app.state.monitor.session_routes(other), 1);
+    customer_message(e, &c, "5511900000002", "ainda aí?").await;
+    let (msg, _) = until(&mut b, |v| v["type"] == "message").await;
+    assert_eq!(
+        (&msg["session"], &msg["message"]["text"]),
+        (&json!(other.0), &json!("ainda aí?"))
+    );
 }
 
 #[tokio::test]

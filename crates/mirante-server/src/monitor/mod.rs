@@ -81,7 +81,9 @@ pub struct LiveConfig {
     pub max_per_user: usize,
     /// Open streams in total.
     pub max_total: usize,
-    /// Capacity of the facts broadcast (follow messages, chat).
+    /// Capacity of each connection's facts inbox (messages of the sessions it follows, its
+    /// account's internal chat); a connection that falls further behind re-reads what it
+    /// follows.
     pub facts_capacity: usize,
     /// Bounds of the transcripts and chat kept in memory.
     pub records: RecordLimits,
@@ -121,7 +123,7 @@ impl Default for LiveConfig {
             recheck: Duration::from_secs(60),
             max_per_user: 8,
             max_total: 5_000,
-            facts_capacity: 4096,
+            facts_capacity: 256,
             records: RecordLimits::default(),
             snapshot_part_rows: 1_000,
             held_max: 2_048,
@@ -265,7 +267,7 @@ struct Inner {
     /// The model epoch whose today's figures are complete (rebuilt from the log, B-1).
     day_ready: watch::Sender<u64>,
     records_seq: watch::Sender<u64>,
-    facts: broadcast::Sender<Arc<Fact>>,
+    facts: Mutex<FactRoutes>,
     prefs: broadcast::Sender<u64>,
     clock: Arc<dyn Clock + Sync>,
     config: LiveConfig,
@@ -273,6 +275,49 @@ struct Inner {
     followers: Mutex<Followers>,
     frames: Mutex<stream::FrameCache>,
     hub: stream::Hub,
+}
+
+/// Where facts go, by topic: a session's messages, finish and followers to the connections
+/// following it; an internal conversation's messages and read marks to the connections of
+/// its supervisor. Each connection has its own bounded inbox (a fact reaches only the
+/// connections it concerns, not every open stream).
+#[derive(Default)]
+struct FactRoutes {
+    /// Per session: connection id → its inbox.
+    sessions: HashMap<SessionId, HashMap<u64, broadcast::Sender<Arc<Fact>>>>,
+    /// Per supervisor account: connection id → its inbox.
+    accounts: HashMap<u64, HashMap<u64, broadcast::Sender<Arc<Fact>>>>,
+}
+
+impl FactRoutes {
+    fn publish(&self, fact: Fact) {
+        let inboxes = match &fact {
+            Fact::Message(s, _) | Fact::Finished(s) | Fact::Followers(s, _) => self.sessions.get(s),
+            Fact::Chat(m) => self.accounts.get(&m.supervisor.0),
+            Fact::ChatRead { supervisor, .. } => self.accounts.get(&supervisor.0),
+        };
+        let Some(inboxes) = inboxes.filter(|i| !i.is_empty()) else {
+            return;
+        };
+        let fact = Arc::new(fact);
+        for tx in inboxes.values() {
+            let _ = tx.send(Arc::clone(&fact));
+        }
+    }
+}
+
+/// Removes `conn` from `topic`'s inboxes (and the topic when it has none left).
+fn unroute<K: Eq + std::hash::Hash>(
+    map: &mut HashMap<K, HashMap<u64, broadcast::Sender<Arc<Fact>>>>,
+    topic: K,
+    conn: u64,
+) {
+    if let std::collections::hash_map::Entry::Occupied(mut e) = map.entry(topic) {
+        e.get_mut().remove(&conn);
+        if e.get().is_empty() {
+            e.remove();
+        }
+    }
 }
 
 /// Per session: the supervisors following it (account → (name, open follows)).
@@ -307,7 +352,6 @@ impl MonitorService {
         let (seq, _) = watch::channel(0);
         let (day_ready, _) = watch::channel(0);
         let (records_seq, _) = watch::channel(0);
-        let (facts, _) = broadcast::channel(config.facts_capacity.max(1));
         let (prefs, _) = broadcast::channel(64);
         let service = MonitorService {
             inner: Arc::new(Inner {
@@ -321,7 +365,7 @@ impl MonitorService {
                 seq,
                 day_ready,
                 records_seq,
-                facts,
+                facts: Mutex::new(FactRoutes::default()),
                 prefs,
                 clock,
                 config,
@@ -396,9 +440,63 @@ impl MonitorService {
         let _ = rx.wait_for(|s| *s >= seq).await;
     }
 
-    /// Facts for followers and chat from now on.
-    pub fn facts(&self) -> broadcast::Receiver<Arc<Fact>> {
-        self.inner.facts.subscribe()
+    fn routes(&self) -> std::sync::MutexGuard<'_, FactRoutes> {
+        self.inner
+            .facts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A connection's facts inbox (`LiveConfig::facts_capacity`), routed the internal chat
+    /// of `account` from now on; [`MonitorService::route_session`] adds a followed session.
+    /// The connection calls [`MonitorService::drop_routes`] when it closes.
+    pub fn facts_inbox(
+        &self,
+        conn: u64,
+        account: u64,
+    ) -> (broadcast::Sender<Arc<Fact>>, broadcast::Receiver<Arc<Fact>>) {
+        let (tx, rx) = broadcast::channel(self.inner.config.facts_capacity.max(1));
+        self.routes()
+            .accounts
+            .entry(account)
+            .or_default()
+            .insert(conn, tx.clone());
+        (tx, rx)
+    }
+
+    /// Routes `session`'s facts to a connection's inbox (`Some`) from now on, or stops
+    /// (`None`).
+    pub fn route_session(
+        &self,
+        conn: u64,
+        session: SessionId,
+        inbox: Option<&broadcast::Sender<Arc<Fact>>>,
+    ) {
+        let mut routes = self.routes();
+        match inbox {
+            Some(tx) => {
+                routes
+                    .sessions
+                    .entry(session)
+                    .or_default()
+                    .insert(conn, tx.clone());
+            }
+            None => unroute(&mut routes.sessions, session, conn),
+        }
+    }
+
+    /// Stops every route of a connection (its account's chat and `sessions`).
+    pub fn drop_routes(&self, conn: u64, account: u64, sessions: &[SessionId]) {
+        let mut routes = self.routes();
+        unroute(&mut routes.accounts, account, conn);
+        for s in sessions {
+            unroute(&mut routes.sessions, *s, conn);
+        }
+    }
+
+    /// How many connections hear `session`'s facts (tests: routes are dropped).
+    pub fn session_routes(&self, session: SessionId) -> usize {
+        self.routes().sessions.get(&session).map_or(0, HashMap::len)
     }
 
     /// Preference changes (the account id whose hidden cards changed).
@@ -468,10 +566,7 @@ impl MonitorService {
             changed.then_some(now)
         };
         if let Some(followers) = now {
-            let _ = self
-                .inner
-                .facts
-                .send(Arc::new(Fact::Followers(session, followers)));
+            self.routes().publish(Fact::Followers(session, followers));
         }
     }
 
@@ -829,8 +924,11 @@ impl MonitorService {
                     .is_none_or(|at| at.elapsed() >= interval);
             (records.seq(), due)
         };
-        for fact in facts {
-            let _ = self.inner.facts.send(Arc::new(fact));
+        if !facts.is_empty() {
+            let routes = self.routes();
+            for fact in facts {
+                routes.publish(fact);
+            }
         }
         // Only this task writes the records: read at `seq`, without blocking readers.
         let checkpoint = due.then(|| Checkpoint {

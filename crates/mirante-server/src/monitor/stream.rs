@@ -249,6 +249,9 @@ impl Hub {
         } = &mut *registry;
         type Outcomes = (Option<Computed>, bool, bool);
         let mut computed: HashMap<(Arc<str>, u64, bool, bool), Outcomes> = HashMap::new();
+        // The changes since each starting sequence, merged once per tick for all the
+        // subscriptions starting there (many filtered subscriptions move together).
+        let mut merged: HashMap<u64, Option<Changes>> = HashMap::new();
         let mut outcomes = HashMap::new();
         let mut next = Next::default();
         for (id, r) in connections.iter_mut() {
@@ -270,12 +273,16 @@ impl Hub {
             let (frame, counters, owed) = computed
                 .entry((Arc::clone(&r.key), r.from, r.owed, counters_due))
                 .or_insert_with(|| {
-                    let changed = r.owed || live.changes_since(r.from).is_some_and(|c| c.counters);
+                    let changes = merged
+                        .entry(r.from)
+                        .or_insert_with(|| live.changes_since(r.from));
+                    let changed = r.owed || changes.as_ref().is_some_and(|c| c.counters);
                     let with_counters = changed && counters_due;
                     // Every connection of a subscription at one sequence holds the same
                     // (the view there): any one's held state will do for all of them.
                     let frame = delta_frame(
                         &live,
+                        changes.as_ref(),
                         r.from,
                         &group.filter,
                         &group.vis,
@@ -709,12 +716,14 @@ fn card_changes<I: Ord + Copy, C>(
 }
 
 /// The delta from `from` to the model's sequence for a client holding `held`, with what it
-/// holds then; `None` when only a snapshot will do (the ring lost the range, configuration
-/// changed, or the delta would be too large). The frame is empty when there is nothing to
+/// holds then, given the `changes` merged since `from` (`LiveModel::changes_since`); `None`
+/// when only a snapshot will do (the ring lost the range — `changes` is `None` —,
+/// configuration changed, or the delta would be too large). The frame is empty when there is nothing to
 /// say.
 #[allow(clippy::too_many_arguments)]
 fn delta_frame(
     live: &LiveModel,
+    changes: Option<&Changes>,
     from: u64,
     filter: &Filter,
     vis: &Visibility,
@@ -723,7 +732,7 @@ fn delta_frame(
     cfg: &LiveConfig,
     now: Timestamp,
 ) -> Option<(Frame, Held)> {
-    let changes: Changes = live.changes_since(from)?;
+    let changes = changes?;
     if changes.config || changes.sessions.len() > cfg.max_delta_sessions {
         return None;
     }
@@ -879,6 +888,11 @@ pub struct Subscriber {
     frame_interval: Duration,
     /// The language of its error messages.
     lang: Lang,
+    /// Its facts inbox: the service routes it the facts of the sessions it follows and its
+    /// account's internal chat (see `MonitorService::facts_inbox`).
+    facts: broadcast::Sender<Arc<Fact>>,
+    /// The inbox's receiving end, until [`drive`] takes it.
+    facts_rx: Option<broadcast::Receiver<Arc<Fact>>>,
 }
 
 #[derive(Serialize)]
@@ -909,6 +923,7 @@ impl Subscriber {
         };
         let id = svc.hub().next_id();
         let svc_frame_interval = svc.config().frame_interval;
+        let (facts, facts_rx) = svc.facts_inbox(id, principal.account.0);
         Subscriber {
             svc,
             id,
@@ -931,6 +946,8 @@ impl Subscriber {
             ended: false,
             frame_interval: svc_frame_interval,
             lang,
+            facts,
+            facts_rx: Some(facts_rx),
         }
     }
 
@@ -1050,6 +1067,7 @@ impl Subscriber {
                 .and_then(|from| {
                     delta_frame(
                         &live,
+                        live.changes_since(from).as_ref(),
                         from,
                         &filter,
                         &self.vis,
@@ -1147,10 +1165,8 @@ impl Subscriber {
             return self.resync("reset");
         }
         let seq = live.monitor.seq();
-        let changes_counters = self.counters_owed
-            || live
-                .changes_since(self.sent_seq)
-                .is_some_and(|c| c.counters);
+        let changes = live.changes_since(self.sent_seq);
+        let changes_counters = self.counters_owed || changes.as_ref().is_some_and(|c| c.counters);
         let with_counters = changes_counters && counters_due;
         let frame = {
             let mut cache = self.svc.frames();
@@ -1161,6 +1177,7 @@ impl Subscriber {
             } else {
                 let f = delta_frame(
                     &live,
+                    changes.as_ref(),
                     self.sent_seq,
                     &filter,
                     &self.vis,
@@ -1217,6 +1234,9 @@ impl Subscriber {
             return self.error(&ApiError::NotFound);
         }
         if self.following.insert(session) {
+            // Routed before the transcript is read: a message folded after the read is a
+            // fact in the inbox.
+            self.svc.route_session(self.id, session, Some(&self.facts));
             self.svc
                 .set_following(session, self.account, &self.name, true);
             self.audits.push(StreamAudit {
@@ -1244,6 +1264,7 @@ impl Subscriber {
 
     fn unfollow(&mut self, session: SessionId) {
         if self.following.remove(&session) {
+            self.svc.route_session(self.id, session, None);
             self.svc
                 .set_following(session, self.account, &self.name, false);
             self.audits.push(StreamAudit {
@@ -1363,6 +1384,8 @@ impl Subscriber {
 impl Drop for Subscriber {
     fn drop(&mut self) {
         self.svc.hub().unregister(self.id);
+        let following: Vec<SessionId> = self.following.iter().copied().collect();
+        self.svc.drop_routes(self.id, self.account, &following);
     }
 }
 
@@ -1490,7 +1513,10 @@ pub async fn drive<O: Outbound>(
     // the connection) instead of being set up and torn down with every frame written.
     let mut ticks = svc.hub().ticks.subscribe();
     let mut changes = BroadcastStream::new(caller.auth.changes());
-    let mut facts = BroadcastStream::new(svc.facts());
+    let mut facts = match sub.facts_rx.take() {
+        Some(rx) => BroadcastStream::new(rx),
+        None => BroadcastStream::new(sub.facts.subscribe()),
+    };
     let mut prefs = BroadcastStream::new(svc.prefs());
     let recheck = svc.config().recheck;
     let recheck_due = tokio::time::sleep(recheck);
