@@ -103,8 +103,15 @@ test('a large roster is drawn by rows near the viewport, and every card is reach
   const names = async () => page.getByTestId('agent-card').locator('h3').allInnerTexts()
   const before = await names()
   const lastDrawn = page.getByTestId('agent-menu').last()
+  // a person's key presses are frames apart: the scroll a focus move causes is handled (and
+  // the rows it brings drawn) before the next press
+  const nextFrame = () => page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => setTimeout(done, 0))))
   await lastDrawn.focus()
-  for (let i = 0; i < 12; i++) await page.keyboard.press('Tab')
+  await nextFrame()
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab')
+    await nextFrame()
+  }
   const focusedCard = await page.evaluate(() => document.activeElement?.closest('[data-testid=agent-card]')?.querySelector('h3')?.textContent ?? null)
   expect(focusedCard).not.toBeNull()
   expect(before).not.toContain(focusedCard)
