@@ -594,7 +594,10 @@ impl Snapshot {
         for r in &v.phases.waiting {
             if let Some(t) = &r.team {
                 let key = r.queue_order.unwrap_or(i64::MAX);
-                queued.entry(TeamId(t.id)).or_default().push((key, SessionId(r.id)));
+                queued
+                    .entry(TeamId(t.id))
+                    .or_default()
+                    .push((key, SessionId(r.id)));
             }
         }
         let lists = [

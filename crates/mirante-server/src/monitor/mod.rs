@@ -123,7 +123,7 @@ impl Default for LiveConfig {
             recheck: Duration::from_secs(60),
             max_per_user: 8,
             max_total: 5_000,
-            facts_capacity: 256,
+            facts_capacity: 64,
             records: RecordLimits::default(),
             snapshot_part_rows: 1_000,
             held_max: 2_048,
