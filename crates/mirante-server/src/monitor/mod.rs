@@ -498,20 +498,17 @@ impl MonitorService {
     }
 
     /// A connection's facts inbox (`LiveConfig::facts_capacity`), routed the internal chat
-    /// of `account` from now on; [`MonitorService::route_session`] adds a followed session.
-    /// The connection calls [`MonitorService::drop_routes`] when it closes.
-    pub fn facts_inbox(
-        &self,
-        conn: u64,
-        account: u64,
-    ) -> (broadcast::Sender<Arc<Fact>>, broadcast::Receiver<Arc<Fact>>) {
-        let (tx, rx) = broadcast::channel(self.inner.config.facts_capacity.max(1));
+    /// of `account` from now on (the connection subscribes to it); [`MonitorService::route_session`]
+    /// adds a followed session. The connection calls [`MonitorService::drop_routes`] when it
+    /// closes.
+    pub fn facts_inbox(&self, conn: u64, account: u64) -> broadcast::Sender<Arc<Fact>> {
+        let (tx, _) = broadcast::channel(self.inner.config.facts_capacity.max(1));
         self.routes()
             .accounts
             .entry(account)
             .or_default()
             .insert(conn, tx.clone());
-        (tx, rx)
+        tx
     }
 
     /// Routes `session`'s facts to a connection's inbox (`Some`) from now on, or stops

@@ -889,10 +889,8 @@ pub struct Subscriber {
     /// The language of its error messages.
     lang: Lang,
     /// Its facts inbox: the service routes it the facts of the sessions it follows and its
-    /// account's internal chat (see `MonitorService::facts_inbox`).
+    /// account's internal chat (see `MonitorService::facts_inbox`); [`drive`] reads it.
     facts: broadcast::Sender<Arc<Fact>>,
-    /// The inbox's receiving end, until [`drive`] takes it.
-    facts_rx: Option<broadcast::Receiver<Arc<Fact>>>,
 }
 
 #[derive(Serialize)]
@@ -923,7 +921,7 @@ impl Subscriber {
         };
         let id = svc.hub().next_id();
         let svc_frame_interval = svc.config().frame_interval;
-        let (facts, facts_rx) = svc.facts_inbox(id, principal.account.0);
+        let facts = svc.facts_inbox(id, principal.account.0);
         Subscriber {
             svc,
             id,
@@ -947,7 +945,6 @@ impl Subscriber {
             frame_interval: svc_frame_interval,
             lang,
             facts,
-            facts_rx: Some(facts_rx),
         }
     }
 
@@ -1513,10 +1510,7 @@ pub async fn drive<O: Outbound>(
     // the connection) instead of being set up and torn down with every frame written.
     let mut ticks = svc.hub().ticks.subscribe();
     let mut changes = BroadcastStream::new(caller.auth.changes());
-    let mut facts = match sub.facts_rx.take() {
-        Some(rx) => BroadcastStream::new(rx),
-        None => BroadcastStream::new(sub.facts.subscribe()),
-    };
+    let mut facts = BroadcastStream::new(sub.facts.subscribe());
     let mut prefs = BroadcastStream::new(svc.prefs());
     let recheck = svc.config().recheck;
     let recheck_due = tokio::time::sleep(recheck);
