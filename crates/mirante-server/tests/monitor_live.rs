@@ -594,8 +594,8 @@ async fn p7_a_large_snapshot_arrives_in_parts_over_websocket_and_sse() {
 
     // Deltas follow the snapshot's sequence as before.
     let s = session_of(&customer_message(e, &c, "5511900000099", "oi").await.events);
-    let (delta, _) = until(&mut ws, |v| has_row(v, s)).await;
-    assert_eq!(delta["from_seq"], snap["seq"]);
+    let (delta, before) = until(&mut ws, |v| has_row(v, s)).await;
+    assert_eq!(delta["from_seq"], snap["seq"], "{before:?} {delta}");
 
     // A snapshot that fits in one part is not split (a filter with one agent: his session).
     send(

@@ -248,7 +248,10 @@ impl Hub {
             ..
         } = &mut *registry;
         type Outcomes = (Option<Computed>, bool, bool);
-        let mut computed: HashMap<(Arc<str>, u64, bool, bool), Outcomes> = HashMap::new();
+        // Keyed by subscription, the client's sequence (the frame's `from_seq`), the sequence
+        // its changes start from (later when nothing in its view changed since), owed and
+        // due counters.
+        let mut computed: HashMap<(Arc<str>, u64, u64, bool, bool), Outcomes> = HashMap::new();
         // The changes since each starting sequence, merged once per tick for all the
         // subscriptions starting there (many filtered subscriptions move together).
         let mut merged: HashMap<u64, Option<Changes>> = HashMap::new();
@@ -271,7 +274,7 @@ impl Hub {
                 continue;
             };
             let (frame, counters, owed) = computed
-                .entry((Arc::clone(&r.key), r.from, r.owed, counters_due))
+                .entry((Arc::clone(&r.key), r.sent, r.from, r.owed, counters_due))
                 .or_insert_with(|| {
                     let changes = merged
                         .entry(r.from)
@@ -283,7 +286,7 @@ impl Hub {
                     let frame = delta_frame(
                         &live,
                         changes.as_ref(),
-                        r.from,
+                        (r.sent, r.from),
                         &group.filter,
                         &group.vis,
                         &r.held,
@@ -296,8 +299,9 @@ impl Hub {
                 })
                 .clone();
             match frame {
-                // Nothing for this subscription: its client is as good as at `seq`; nothing
-                // is sent and its rate limit is not spent.
+                // Nothing for this subscription: its client is as good as at `seq` (its next
+                // delta is merged from there, still applying on `r.sent`); nothing is sent
+                // and its rate limit is not spent.
                 Some((f, held)) if f.as_str().is_empty() => {
                     r.from = seq;
                     r.owed = owed;
@@ -715,8 +719,10 @@ fn card_changes<I: Ord + Copy, C>(
     (sent, removed)
 }
 
-/// The delta from `from` to the model's sequence for a client holding `held`, with what it
-/// holds then, given the `changes` merged since `from` (`LiveModel::changes_since`); `None`
+/// The delta from `from` to the model's sequence for a client holding `held` (at
+/// `applies_on`, its last frame's `seq`: `from` or earlier, when nothing in its view changed
+/// in between), with what it holds then, given the `changes` merged since `from`
+/// (`LiveModel::changes_since`); `None`
 /// when only a snapshot will do (the ring lost the range — `changes` is `None` —,
 /// configuration changed, or the delta would be too large). The frame is empty when there is nothing to
 /// say.
@@ -724,7 +730,7 @@ fn card_changes<I: Ord + Copy, C>(
 fn delta_frame(
     live: &LiveModel,
     changes: Option<&Changes>,
-    from: u64,
+    (applies_on, from): (u64, u64),
     filter: &Filter,
     vis: &Visibility,
     held: &Held,
@@ -741,7 +747,7 @@ fn delta_frame(
     let mut d = DeltaFrame {
         kind: "delta",
         seq: m.seq(),
-        from_seq: from,
+        from_seq: applies_on,
         rows: Vec::new(),
         removed: Vec::new(),
         agents: Vec::new(),
@@ -1065,7 +1071,7 @@ impl Subscriber {
                     delta_frame(
                         &live,
                         live.changes_since(from).as_ref(),
-                        from,
+                        (from, from),
                         &filter,
                         &self.vis,
                         &Held::default(),
@@ -1175,7 +1181,7 @@ impl Subscriber {
                 let f = delta_frame(
                     &live,
                     changes.as_ref(),
-                    self.sent_seq,
+                    (self.sent_seq, self.sent_seq),
                     &filter,
                     &self.vis,
                     &self.held,
