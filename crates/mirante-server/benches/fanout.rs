@@ -186,6 +186,15 @@ struct Frame {
     rows: Vec<RowId>,
 }
 
+/// What a client reads of a snapshot frame (`snapshot`, or `snapshot_part`) to know when
+/// it has the whole of it.
+#[derive(Deserialize)]
+struct SnapshotHead {
+    #[serde(rename = "type")]
+    kind: String,
+    parts: Option<u64>,
+}
+
 #[derive(Deserialize)]
 struct RowId {
     id: u64,
@@ -579,7 +588,7 @@ fn clients_main() {
                 .expect("plan");
         let stop = Arc::new(AtomicBool::new(false));
         let received = Arc::new(Mutex::new(Vec::<Received>::new()));
-        // Clients that have had their first frame (the snapshot; the bare server: any).
+        // Clients that have had their whole snapshot (the bare server: any frame).
         let greeted = Arc::new(AtomicU64::new(0));
         let first_frame = Arc::new(tokio::sync::Notify::new());
         for (client, filter) in plan.filters.iter().enumerate() {
@@ -599,6 +608,8 @@ fn clients_main() {
             let bare = filter.is_none();
             tokio::spawn(async move {
                 let mut greet = true;
+                // Parts of the snapshot still to come (`None`: no snapshot yet).
+                let mut snapshot_parts_left: Option<u64> = None;
                 while let Some(Ok(msg)) = ws.next().await {
                     let tokio_tungstenite::tungstenite::Message::Text(text) = msg else {
                         continue;
@@ -612,10 +623,30 @@ fn clients_main() {
                     } else {
                         delta_head(text.as_str()).map(|(seq, from)| (seq, from, Vec::new()))
                     };
+                    // Ready once the whole snapshot is in: a large one comes in parts,
+                    // and the load must not start while the server still writes them.
                     if greet && (bare || delta.is_none()) {
-                        greet = false;
-                        greeted.fetch_add(1, Ordering::Relaxed);
-                        first_frame.notify_one();
+                        if bare {
+                            snapshot_parts_left = Some(0);
+                        } else {
+                            let head: SnapshotHead =
+                                serde_json::from_str(text.as_str()).expect("a frame");
+                            match head.kind.as_str() {
+                                "snapshot" => {
+                                    snapshot_parts_left = Some(head.parts.unwrap_or(1) - 1);
+                                }
+                                "snapshot_part" => {
+                                    snapshot_parts_left =
+                                        snapshot_parts_left.map(|k| k.saturating_sub(1));
+                                }
+                                _ => {}
+                            }
+                        }
+                        if snapshot_parts_left == Some(0) {
+                            greet = false;
+                            greeted.fetch_add(1, Ordering::Relaxed);
+                            first_frame.notify_one();
+                        }
                     }
                     let Some((seq, from_seq, rows)) = delta else {
                         continue;
