@@ -14,7 +14,7 @@
 //! `follow_ended`, `chat` / `chat_read` (M-11), `error`. Full description in
 //! ARCHITECTURE.md ("The live stream").
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::Hasher;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -26,7 +26,6 @@ use mirante_monitor::{
     AgentCard, Changes, CounterPair, Filter, MonitorView, Phases, SessionView, TeamCard, Visibility,
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::StreamExt as _;
@@ -107,6 +106,8 @@ struct Registry {
     next_id: u64,
     groups: HashMap<Arc<str>, Group>,
     connections: HashMap<u64, Registered>,
+    /// Every open connection's mailbox (registered or not).
+    mailboxes: HashMap<u64, Arc<Mailbox>>,
 }
 
 impl Registry {
@@ -154,11 +155,47 @@ impl Outcome {
 /// Ticks a connection may fall behind before it catches up on its own.
 const TICKS_KEPT: usize = 64;
 
-/// One tick of the hub: the model's sequence and, per connection id, its frame.
+/// A connection's mailbox: a tick leaves the connection's outcome there (with the model's
+/// sequence it was computed at) and wakes that connection only — a tick for a few
+/// connections does not wake the other thousand.
 #[derive(Debug, Default)]
-pub struct Tick {
-    seq: u64,
-    outcomes: HashMap<u64, Outcome>,
+struct Mailbox {
+    delivered: Mutex<Delivered>,
+    wake: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Delivered {
+    outcomes: VecDeque<(u64, Outcome)>,
+    /// More than [`TICKS_KEPT`] outcomes were left untaken: the connection catches up on
+    /// its own.
+    lagged: bool,
+}
+
+impl Mailbox {
+    /// Leaves an outcome; the caller wakes the connection ([`Mailbox::wake`]) once every
+    /// mailbox of the tick has its outcome (the woken connections then find theirs at once).
+    fn deliver(&self, seq: u64, outcome: Outcome) {
+        let mut d = self
+            .delivered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if d.outcomes.len() >= TICKS_KEPT {
+            d.outcomes.clear();
+            d.lagged = true;
+        }
+        d.outcomes.push_back((seq, outcome));
+    }
+
+    /// The outcomes delivered since the last take, oldest first, and whether some were lost.
+    fn take(&self) -> Delivered {
+        std::mem::take(
+            &mut *self
+                .delivered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
 }
 
 /// The shared tick of the stream (fan-out by subscription, not by connection).
@@ -168,12 +205,12 @@ pub struct Tick {
 /// lock and computes **one delta per (subscription, starting sequence)** for every
 /// registered connection that is behind and whose rate limit allows a frame — its last
 /// non-empty delta is at least `frame_interval` old (≤ 10 frames/s per connection by
-/// default) — and publishes the non-empty frames on a bounded broadcast ([`TICKS_KEPT`]
-/// ticks, shared by all connections). A delta with nothing for a subscription is not sent
+/// default) — and leaves each non-empty frame in the mailbox of each connection it is for,
+/// waking only those (a connection keeps up to [`TICKS_KEPT`] untaken). A delta with nothing for a subscription is not sent
 /// and does not count: a sparse subscription's first change goes out at the next tick (the
 /// leading edge), while a busy one gets a frame every `frame_interval`, merging everything
-/// since. Each connection takes its frame (shared `Bytes`) from every tick in order and
-/// writes it; none computes anything on the hot path, and a connection busy writing stays
+/// since. Each connection takes its frames (shared `Bytes`) from its mailbox in order and
+/// writes them; none computes anything on the hot path, and a connection busy writing stays
 /// aligned with its subscription (it writes the ticks it fell behind on in one flush). One
 /// further behind computes its own catch-up delta from the ring, or resyncs. Counters ride
 /// on a frame at most every `counters_interval` per connection. Each connection's [`Held`]
@@ -182,7 +219,6 @@ pub struct Tick {
 #[derive(Debug)]
 pub struct Hub {
     registry: Mutex<Registry>,
-    ticks: broadcast::Sender<Arc<Tick>>,
     wake: Notify,
     /// After each tick (once it is published): the lowest sequence a registered connection
     /// is at — every connection has been sent what it needs up to there.
@@ -193,7 +229,6 @@ impl Default for Hub {
     fn default() -> Self {
         Hub {
             registry: Mutex::new(Registry::default()),
-            ticks: broadcast::Sender::new(TICKS_KEPT),
             wake: Notify::new(),
             settled: watch::Sender::new(0),
         }
@@ -205,10 +240,21 @@ impl Hub {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn next_id(&self) -> u64 {
+    /// A new connection: its id and its mailbox.
+    fn open(&self) -> (u64, Arc<Mailbox>) {
         let mut r = self.registry();
         r.next_id += 1;
-        r.next_id
+        let id = r.next_id;
+        let mailbox = Arc::new(Mailbox::default());
+        r.mailboxes.insert(id, Arc::clone(&mailbox));
+        (id, mailbox)
+    }
+
+    /// A connection closed.
+    fn close(&self, id: u64) {
+        let mut r = self.registry();
+        r.unregister(id);
+        r.mailboxes.remove(&id);
     }
 
     fn register(&self, id: u64, entry: Registered, filter: &Filter, vis: &Visibility) {
@@ -230,10 +276,6 @@ impl Hub {
         self.wake.notify_one();
     }
 
-    fn unregister(&self, id: u64) {
-        self.registry().unregister(id);
-    }
-
     /// Computes and publishes one tick; returns when the hub must tick next.
     fn tick(&self, svc: &MonitorService) -> Next {
         let at = Instant::now();
@@ -245,6 +287,7 @@ impl Hub {
         let Registry {
             groups,
             connections,
+            mailboxes,
             ..
         } = &mut *registry;
         type Outcomes = (Option<Computed>, bool, bool);
@@ -255,13 +298,18 @@ impl Hub {
         // The changes since each starting sequence, merged once per tick for all the
         // subscriptions starting there (many filtered subscriptions move together).
         let mut merged: HashMap<u64, Option<Changes>> = HashMap::new();
-        let mut outcomes = HashMap::new();
+        let mut outcomes: Vec<(Arc<Mailbox>, Outcome)> = Vec::new();
+        let mut deliver = |id: &u64, o: Outcome| {
+            if let Some(m) = mailboxes.get(id) {
+                outcomes.push((Arc::clone(m), o));
+            }
+        };
         let mut next = Next::default();
         for (id, r) in connections.iter_mut() {
             next.interval(r.frame_interval);
             let counters_due = r.counters_from.is_none_or(|t| at >= t);
             if r.epoch != live.epoch {
-                outcomes.insert(*id, Outcome::snapshot(r, true));
+                deliver(id, Outcome::snapshot(r, true));
                 continue;
             }
             let limited = r.next_frame.filter(|t| at < *t);
@@ -308,8 +356,8 @@ impl Hub {
                     r.held = held;
                 }
                 Some((f, held)) => {
-                    outcomes.insert(
-                        *id,
+                    deliver(
+                        id,
                         Outcome {
                             generation: r.generation,
                             from: r.sent,
@@ -331,7 +379,7 @@ impl Hub {
                 }
                 // Only a snapshot will do: the connection resyncs and registers again.
                 None => {
-                    outcomes.insert(*id, Outcome::snapshot(r, false));
+                    deliver(id, Outcome::snapshot(r, false));
                     continue;
                 }
             }
@@ -340,8 +388,13 @@ impl Hub {
         let settled = connections.values().map(|r| r.from).min().unwrap_or(seq);
         drop(registry);
         drop(live);
-        if !outcomes.is_empty() {
-            let _ = self.ticks.send(Arc::new(Tick { seq, outcomes }));
+        let mut woken = Vec::with_capacity(outcomes.len());
+        for (mailbox, outcome) in outcomes {
+            mailbox.deliver(seq, outcome);
+            woken.push(mailbox);
+        }
+        for mailbox in woken {
+            mailbox.wake.notify_one();
         }
         self.settled.send_replace(settled);
         next
@@ -897,6 +950,8 @@ pub struct Subscriber {
     /// Its facts inbox: the service routes it the facts of the sessions it follows and its
     /// account's internal chat (see `MonitorService::facts_inbox`); [`drive`] reads it.
     facts: broadcast::Sender<Arc<Fact>>,
+    /// Where the hub leaves its outcomes; [`drive`] reads it.
+    mailbox: Arc<Mailbox>,
 }
 
 #[derive(Serialize)]
@@ -925,7 +980,7 @@ impl Subscriber {
             hidden_agents: hidden.0,
             hidden_teams: hidden.1,
         };
-        let id = svc.hub().next_id();
+        let (id, mailbox) = svc.hub().open();
         let svc_frame_interval = svc.config().frame_interval;
         let facts = svc.facts_inbox(id, principal.account.0);
         Subscriber {
@@ -951,6 +1006,7 @@ impl Subscriber {
             frame_interval: svc_frame_interval,
             lang,
             facts,
+            mailbox,
         }
     }
 
@@ -1116,37 +1172,44 @@ impl Subscriber {
         self.subscribe(filter, None);
     }
 
-    /// A tick of the hub: this connection's shared frame, if it has one.
-    pub fn on_tick(&mut self, tick: &Tick) {
-        if self.filter.is_none() {
+    /// What the hub left in this connection's mailbox, oldest first.
+    fn on_delivered(&mut self, delivered: Delivered) {
+        if delivered.lagged {
+            // More ticks behind than kept: catch up on our own.
+            return self.flush();
+        }
+        for (seq, outcome) in &delivered.outcomes {
+            self.on_tick(*seq, outcome);
+        }
+    }
+
+    /// One tick's outcome for this connection (computed at the model's `seq`): its shared
+    /// frame.
+    fn on_tick(&mut self, seq: u64, o: &Outcome) {
+        if self.filter.is_none() || o.generation != self.generation {
+            // Computed before this connection last re-registered: stale.
             return;
         }
-        match tick.outcomes.get(&self.id) {
-            // Computed before this connection last re-registered: stale.
-            Some(o) if o.generation != self.generation => {}
-            Some(o) if o.from == self.sent_seq => {
-                if o.reset {
-                    return self.resync("reset");
-                }
-                let Some(frame) = &o.frame else {
-                    return self.resync("lagged");
-                };
-                self.sent_seq = tick.seq;
-                if let Some(held) = &o.held {
-                    self.held = Arc::clone(held);
-                }
-                self.counters_owed = o.owed;
-                if o.counters {
-                    self.last_counters = Some(Instant::now());
-                }
-                if !frame.as_str().is_empty() {
-                    self.out.push(frame.clone());
-                }
-            }
-            // A tick was missed (the socket was slow): catch up on our own.
-            Some(_) => self.flush(),
-            // Nothing to send, or registered after the tick was computed: the next one.
-            None => {}
+        if o.from != self.sent_seq {
+            // A tick was missed: catch up on our own.
+            return self.flush();
+        }
+        if o.reset {
+            return self.resync("reset");
+        }
+        let Some(frame) = &o.frame else {
+            return self.resync("lagged");
+        };
+        self.sent_seq = seq;
+        if let Some(held) = &o.held {
+            self.held = Arc::clone(held);
+        }
+        self.counters_owed = o.owed;
+        if o.counters {
+            self.last_counters = Some(Instant::now());
+        }
+        if !frame.as_str().is_empty() {
+            self.out.push(frame.clone());
         }
     }
 
@@ -1386,7 +1449,7 @@ impl Subscriber {
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
-        self.svc.hub().unregister(self.id);
+        self.svc.hub().close(self.id);
         let following: Vec<SessionId> = self.following.iter().copied().collect();
         self.svc.drop_routes(self.id, self.account, &following);
     }
@@ -1514,7 +1577,7 @@ pub async fn drive<O: Outbound>(
     // Woken by every tick; the other sources are rare. Each is polled once per frame, so
     // their waits stay registered between frames (streams and timers that live as long as
     // the connection) instead of being set up and torn down with every frame written.
-    let mut ticks = svc.hub().ticks.subscribe();
+    let mailbox = Arc::clone(&sub.mailbox);
     let mut changes = BroadcastStream::new(caller.auth.changes());
     let mut facts = BroadcastStream::new(sub.facts.subscribe());
     let mut prefs = BroadcastStream::new(svc.prefs());
@@ -1540,12 +1603,7 @@ pub async fn drive<O: Outbound>(
             // A tick before the client's input: the frames of a state go out before the answer
             // to a message read after it (a ping's heartbeat carries the last frame's `seq`).
             biased;
-            tick = ticks.recv() => match tick {
-                Ok(tick) => sub.on_tick(&tick),
-                // More than `TICKS_KEPT` ticks behind: catch up on our own.
-                Err(RecvError::Lagged(_)) => sub.flush(),
-                Err(RecvError::Closed) => break,
-            },
+            () = mailbox.wake.notified() => sub.on_delivered(mailbox.take()),
             text = async {
                 match input.as_mut() {
                     Some(rx) => rx.recv().await,
