@@ -36,7 +36,10 @@
 // own CDP session has the Network domain on, so Chromium copies every WebSocket frame into a
 // DevTools event (renderer and browser process, on the browser's one pinned CPU): a cost of
 // the harness, not of the page, large only for the snapshot's frames (`p7-trace.mjs` reports
-// it). `P7_CATEGORIES=a,b` adds trace categories.
+// it). `P7_CATEGORIES=a,b` adds trace categories. `--pin yes` (the default): the server and
+// its load on CPU 0, the browser's processes on CPU 1 (a one-core supervisor machine);
+// `--pin server`: the server on CPU 0, the browser free to use both (the server's load then
+// shares CPU 0 with it); `--pin no`: nothing pinned.
 // For each phase: the renderer main thread's top-level tasks (count, > 50 ms, max, p99) from
 // the trace, frames (requestAnimationFrame callbacks, and the longest gap between two), and the
 // in-page `longtask` PerformanceObserver as a cross-check; lists scroll by the mouse wheel.
@@ -246,7 +249,9 @@ function simUpdates(probe) {
 }
 
 function pin(pid, cpu) {
-  if (args.pin !== 'yes' || cpus().length < 2) return false
+  if (!['yes', 'server'].includes(args.pin) || cpus().length < 2) return false
+  // --pin server: the server (and its load) on CPU 0, the browser free to use either CPU
+  if (args.pin === 'server' && cpu !== 0) return false
   try {
     execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' })
     return true

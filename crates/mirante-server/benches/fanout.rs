@@ -20,9 +20,12 @@
 //! answer covering its sequence (the engine answers once its events are durable).
 //!
 //! The WebSocket clients run in a **second process** (this binary re-executed with
-//! `--clients`), pinned with `taskset -c 1`, while the server, the engine, the monitor and the
-//! load generator are pinned to core 0 (`MIRANTE_BENCH_PIN=0` turns pinning off, and it is
-//! off on a machine with fewer than 2 cores). The bare baseline runs the same way. Times are
+//! `--clients`), pinned with `taskset -c 1`, while the server, the engine and the monitor are
+//! pinned to core 0; the load generator runs on a thread of its own pinned to core 1 beside the
+//! clients (the server and the load generator on different cores, as PERFORMANCE.md asks:
+//! its pacing and acknowledgements never wait behind the server's writes)
+//! (`MIRANTE_BENCH_PIN=0` turns pinning off, and it is off on a machine with fewer than 2
+//! cores). The bare baseline runs the same way. Times are
 //! the wall clock (`SystemTime`) of the one machine, read by both processes. A client reads
 //! of an unfiltered frame only its head (`"type":"delta","seq":…,"from_seq":…`, the first
 //! fields of a delta, and of the bare server's frames); a filtered client (P2) parses the
@@ -728,6 +731,41 @@ fn pinned() -> bool {
         && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
 }
 
+/// Runs the load generator `load` on a thread of its own (its own single-threaded runtime),
+/// pinned to core 1 beside the clients when the bench pins: the server and the load generator
+/// on different cores (PERFORMANCE.md), so that the pacing of the commands and the times of
+/// their acknowledgements never wait behind the server's writes on core 0.
+async fn on_load_thread<T, F>(load: impl FnOnce() -> F + Send + 'static) -> T
+where
+    T: Send + 'static,
+    F: Future<Output = T>,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("bench-load".into())
+        .spawn(move || {
+            if pinned() {
+                // This thread only (`/proc/thread-self` is `<pid>/task/<tid>`).
+                let tid = std::fs::read_link("/proc/thread-self").expect("thread-self");
+                let tid = tid.file_name().expect("tid").to_owned();
+                let ok = std::process::Command::new("taskset")
+                    .args(["-p", "-c", "1"])
+                    .arg(tid)
+                    .stdout(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok, "taskset failed (MIRANTE_BENCH_PIN=0 to run unpinned)");
+            }
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let _ = tx.send(runtime.block_on(load()));
+        })
+        .expect("the load thread");
+    rx.await.expect("the load's result")
+}
+
 /// The clients process, running `plan`; returns once every client has dialed.
 struct Clients {
     child: tokio::process::Child,
@@ -814,7 +852,7 @@ struct Figures {
 }
 
 async fn run_monitor(
-    load: &Recorded,
+    load: &Arc<Recorded>,
     subs: usize,
     rate: u64,
     secs: u64,
@@ -849,7 +887,18 @@ async fn run_monitor(
     let clients = Clients::start(&plan).await;
     let t = Instant::now();
     let cpu = cpu_secs();
-    let paced = replay_paced(&w.engine, &w.clock, &load.measured, &acks, rate, secs).await;
+    let paced = {
+        let (engine, clock, load, acks) = (
+            w.engine.clone(),
+            w.clock.clone(),
+            Arc::clone(load),
+            Arc::clone(&acks),
+        );
+        on_load_thread(move || async move {
+            replay_paced(&engine, &clock, &load.measured, &acks, rate, secs).await
+        })
+        .await
+    };
     assert!(
         !paced.exhausted,
         "the recorded load ran out: raise the recording"
@@ -923,27 +972,34 @@ async fn run_bare(subs: usize, rate: u64, secs: u64) -> Figures {
         frame_ms: None,
     };
     let clients = Clients::start(&plan).await;
-    let per_ms = (rate / 1000).max(1);
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
     let t = Instant::now();
     let cpu = cpu_secs();
-    let end = t + Duration::from_secs(secs);
-    let mut seq = 0u64;
-    let row = "x".repeat(400);
-    while Instant::now() < end {
-        tick.tick().await;
-        for _ in 0..per_ms {
-            seq += 1;
-            acks.ack(seq, wall());
-            // The head in `DeltaFrame`'s order (type, seq, from_seq), ~450 bytes.
-            let frame = format!(
-                r#"{{"type":"delta","seq":{seq},"from_seq":{},"rows":[{{"id":{},"pad":"{row}"}}]}}"#,
-                seq - 1,
-                seq % 400
-            );
-            let _ = tx.send(Utf8Bytes::from(frame));
-        }
-    }
+    let seq = {
+        let (tx, acks) = (tx.clone(), Arc::clone(&acks));
+        on_load_thread(move || async move {
+            let per_ms = (rate / 1000).max(1);
+            let mut tick = tokio::time::interval(Duration::from_millis(1));
+            let end = Instant::now() + Duration::from_secs(secs);
+            let mut seq = 0u64;
+            let row = "x".repeat(400);
+            while Instant::now() < end {
+                tick.tick().await;
+                for _ in 0..per_ms {
+                    seq += 1;
+                    acks.ack(seq, wall());
+                    // The head in `DeltaFrame`'s order (type, seq, from_seq), ~450 bytes.
+                    let frame = format!(
+                        r#"{{"type":"delta","seq":{seq},"from_seq":{},"rows":[{{"id":{},"pad":"{row}"}}]}}"#,
+                        seq - 1,
+                        seq % 400
+                    );
+                    let _ = tx.send(Utf8Bytes::from(frame));
+                }
+            }
+            seq
+        })
+        .await
+    };
     tokio::time::sleep(Duration::from_millis(500)).await;
     let server_cores = (cpu_secs() - cpu) / t.elapsed().as_secs_f64();
     let elapsed = t.elapsed().as_secs_f64() - 0.5;
@@ -983,7 +1039,7 @@ fn main() {
     // Profiling aid: P1 only.
     let only_p1 = std::env::var("MIRANTE_BENCH_ONLY").as_deref() == Ok("p1");
     // P2's 5 000 events/s for `secs`, with room for pacing.
-    let load = record(scale, seed, warm_up_min, 5_000 * (secs + 2));
+    let load = Arc::new(record(scale, seed, warm_up_min, 5_000 * (secs + 2)));
     println!(
         "load: demo scenario ×{scale}, seed {seed}: {warm_up_min} simulated minutes of warm-up \
          ({} events, {} agents online), then {} events ({} windows of {QUANTUM_MS} ms); recorded in {:.1} s",
@@ -995,7 +1051,8 @@ fn main() {
     );
     let pin = pinned();
     if pin {
-        // Server, engine, monitor and load on core 0 (threads inherit it); clients on core 1.
+        // Server, engine and monitor on core 0 (threads inherit it); the load generator's
+        // thread and the clients on core 1.
         let ok = std::process::Command::new("taskset")
             .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
             .stdout(Stdio::null())
@@ -1023,7 +1080,7 @@ fn main() {
         (bare, runs)
     });
     let placement = if pin {
-        "server + load on core 0, clients on core 1 (taskset)"
+        "server on core 0, load generator and clients on core 1 (taskset)"
     } else {
         "unpinned"
     };
