@@ -22,10 +22,10 @@
 //! The WebSocket clients run in a **second process** (this binary re-executed with
 //! `--clients`), pinned with `taskset -c 1`, while the server, the engine and the monitor are
 //! pinned to core 0; the load generator runs on a thread of its own pinned to core 1 beside the
-//! clients (the server and the load generator on different cores, as PERFORMANCE.md asks:
-//! its pacing and acknowledgements never wait behind the server's writes)
-//! (`MIRANTE_BENCH_PIN=0` turns pinning off, and it is off on a machine with fewer than 2
-//! cores). The bare baseline runs the same way. Times are
+//! clients: the server and the load generator on different cores, as PERFORMANCE.md asks, so
+//! that its pacing and acknowledgements never wait behind the server's writes.
+//! `MIRANTE_BENCH_PIN=0` turns pinning off, and it is off on a machine with fewer than 2
+//! cores. The bare baseline runs the same way. Times are
 //! the wall clock (`SystemTime`) of the one machine, read by both processes. A client reads
 //! of an unfiltered frame only its head (`"type":"delta","seq":…,"from_seq":…`, the first
 //! fields of a delta, and of the bare server's frames); a filtered client (P2) parses the

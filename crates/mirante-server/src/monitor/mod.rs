@@ -24,9 +24,9 @@
 //! per (subscription, starting sequence) from the ring's changes and the model at the current
 //! sequence (B-2: rows, cards and counters from one state) — naming only what the
 //! connection's client holds (`stream::Held`) — and leaves them in the mailboxes of the
-//! connections they are for, waking only those; every connection of a subscription writes the same shared frame (fan-out by topic, not by
-//! user). A connection that missed a tick computes its own catch-up delta, or resyncs. See
-//! [`stream`] and ARCHITECTURE.md.
+//! connections they are for, waking only those; every connection of a subscription writes
+//! the same shared frame (fan-out by topic, not by user). A connection that missed a tick
+//! computes its own catch-up delta, or resyncs. See [`stream`] and ARCHITECTURE.md.
 
 pub mod records;
 pub mod stream;

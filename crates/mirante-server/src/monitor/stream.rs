@@ -200,22 +200,21 @@ impl Mailbox {
 
 /// The shared tick of the stream (fan-out by subscription, not by connection).
 ///
-/// The hub ticks at most once per tick interval (`frame_interval / 4` unless configured),
-/// when the model moved and some connection may take a frame. A tick takes the model's read
-/// lock and computes **one delta per (subscription, starting sequence)** for every
-/// registered connection that is behind and whose rate limit allows a frame — its last
-/// non-empty delta is at least `frame_interval` old (≤ 10 frames/s per connection by
-/// default) — and leaves each non-empty frame in the mailbox of each connection it is for,
-/// waking only those (a connection keeps up to [`TICKS_KEPT`] untaken). A delta with nothing for a subscription is not sent
-/// and does not count: a sparse subscription's first change goes out at the next tick (the
-/// leading edge), while a busy one gets a frame every `frame_interval`, merging everything
-/// since. Each connection takes its frames (shared `Bytes`) from its mailbox in order and
-/// writes them; none computes anything on the hot path, and a connection busy writing stays
-/// aligned with its subscription (it writes the ticks it fell behind on in one flush). One
-/// further behind computes its own catch-up delta from the ring, or resyncs. Counters ride
-/// on a frame at most every `counters_interval` per connection. Each connection's [`Held`]
-/// state (what its client holds) makes the delta exact and minimal: it removes only what the
-/// client holds and re-sends only cards that differ.
+/// The hub ticks at most once per tick interval (`frame_interval / 4` unless configured), when the
+/// model moved and some connection may take a frame. A tick takes the model's read lock and
+/// computes **one delta per (subscription, starting sequence)** for every registered connection
+/// that is behind and whose rate limit allows a frame — its last non-empty delta is at least
+/// `frame_interval` old (≤ 10 frames/s per connection by default) — and leaves each non-empty frame
+/// in the mailbox of each connection it is for, waking only those (a connection keeps up to
+/// [`TICKS_KEPT`] untaken). A delta with nothing for a subscription is not sent and does not count:
+/// a sparse subscription's first change goes out at the next tick (the leading edge), while a busy
+/// one gets a frame every `frame_interval`, merging everything since. Each connection takes its
+/// frames (shared `Bytes`) from its mailbox in order and writes them; none computes anything on the
+/// hot path, and a connection busy writing stays aligned with its subscription (it writes the ticks
+/// it fell behind on in one flush). One further behind computes its own catch-up delta from the
+/// ring, or resyncs. Counters ride on a frame at most every `counters_interval` per connection.
+/// Each connection's [`Held`] state (what its client holds) makes the delta exact and minimal: it
+/// removes only what the client holds and re-sends only cards that differ.
 #[derive(Debug)]
 pub struct Hub {
     registry: Mutex<Registry>,
@@ -775,10 +774,9 @@ fn card_changes<I: Ord + Copy, C>(
 /// The delta from `from` to the model's sequence for a client holding `held` (at
 /// `applies_on`, its last frame's `seq`: `from` or earlier, when nothing in its view changed
 /// in between), with what it holds then, given the `changes` merged since `from`
-/// (`LiveModel::changes_since`); `None`
-/// when only a snapshot will do (the ring lost the range — `changes` is `None` —,
-/// configuration changed, or the delta would be too large). The frame is empty when there is nothing to
-/// say.
+/// (`LiveModel::changes_since`); `None` when only a snapshot will do (the ring lost the range
+/// — `changes` is `None` —, configuration changed, or the delta would be too large). The
+/// frame is empty when there is nothing to say.
 #[allow(clippy::too_many_arguments)]
 fn delta_frame(
     live: &LiveModel,
