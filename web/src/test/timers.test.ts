@@ -6,7 +6,7 @@ import TimerProbe from './TimerProbe.svelte'
 
 // P7: the live timers are text nodes rewritten by the clock's tick, not component updates
 describe('live timers', () => {
-  it('count from their start with the clock, and follow a new start', () => {
+  it('count from their start with the clock, and follow a new start in place', () => {
     clock.offset = 0
     clock.now = 10_000
     const { rerender } = render(TimerProbe, { start: 3_000 })
@@ -14,9 +14,13 @@ describe('live timers', () => {
     clock.now = 70_000
     tickTimers()
     expect(screen.getByTestId('timer')).toHaveTextContent(/^1:07$/)
+    const node = screen.getByTestId('timer').firstChild
     rerender({ start: 60_000 })
     flushSync()
     expect(screen.getByTestId('timer')).toHaveTextContent(/^0:10$/)
+    // rewritten in place: the same text node (P7: no DOM removed and inserted)
+    expect(screen.getByTestId('timer').firstChild === node).toBe(true)
+    expect(screen.getByTestId('timer').childNodes).toHaveLength(1)
     rerender({ start: null })
     flushSync()
     expect(screen.getByTestId('timer')).toHaveTextContent(/^—$/)
