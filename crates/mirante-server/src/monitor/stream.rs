@@ -90,6 +90,8 @@ struct Registered {
     epoch: u64,
     /// What its client holds at `from`.
     held: Arc<Held>,
+    /// Where a tick leaves its outcomes.
+    mailbox: Arc<Mailbox>,
 }
 
 /// One subscription (filter + visibility) and how many connections share it.
@@ -106,8 +108,6 @@ struct Registry {
     next_id: u64,
     groups: HashMap<Arc<str>, Group>,
     connections: HashMap<u64, Registered>,
-    /// Every open connection's mailbox (registered or not).
-    mailboxes: HashMap<u64, Arc<Mailbox>>,
 }
 
 impl Registry {
@@ -239,21 +239,14 @@ impl Hub {
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A new connection: its id and its mailbox.
-    fn open(&self) -> (u64, Arc<Mailbox>) {
+    fn next_id(&self) -> u64 {
         let mut r = self.registry();
         r.next_id += 1;
-        let id = r.next_id;
-        let mailbox = Arc::new(Mailbox::default());
-        r.mailboxes.insert(id, Arc::clone(&mailbox));
-        (id, mailbox)
+        r.next_id
     }
 
-    /// A connection closed.
-    fn close(&self, id: u64) {
-        let mut r = self.registry();
-        r.unregister(id);
-        r.mailboxes.remove(&id);
+    fn unregister(&self, id: u64) {
+        self.registry().unregister(id);
     }
 
     fn register(&self, id: u64, entry: Registered, filter: &Filter, vis: &Visibility) {
@@ -286,7 +279,6 @@ impl Hub {
         let Registry {
             groups,
             connections,
-            mailboxes,
             ..
         } = &mut *registry;
         type Outcomes = (Option<Computed>, bool, bool);
@@ -298,17 +290,12 @@ impl Hub {
         // subscriptions starting there (many filtered subscriptions move together).
         let mut merged: HashMap<u64, Option<Changes>> = HashMap::new();
         let mut outcomes: Vec<(Arc<Mailbox>, Outcome)> = Vec::new();
-        let mut deliver = |id: &u64, o: Outcome| {
-            if let Some(m) = mailboxes.get(id) {
-                outcomes.push((Arc::clone(m), o));
-            }
-        };
         let mut next = Next::default();
-        for (id, r) in connections.iter_mut() {
+        for r in connections.values_mut() {
             next.interval(r.frame_interval);
             let counters_due = r.counters_from.is_none_or(|t| at >= t);
             if r.epoch != live.epoch {
-                deliver(id, Outcome::snapshot(r, true));
+                outcomes.push((Arc::clone(&r.mailbox), Outcome::snapshot(r, true)));
                 continue;
             }
             let limited = r.next_frame.filter(|t| at < *t);
@@ -355,8 +342,8 @@ impl Hub {
                     r.held = held;
                 }
                 Some((f, held)) => {
-                    deliver(
-                        id,
+                    outcomes.push((
+                        Arc::clone(&r.mailbox),
                         Outcome {
                             generation: r.generation,
                             from: r.sent,
@@ -366,7 +353,7 @@ impl Hub {
                             reset: false,
                             held: Some(Arc::clone(&held)),
                         },
-                    );
+                    ));
                     r.held = held;
                     r.from = seq;
                     r.sent = seq;
@@ -378,7 +365,7 @@ impl Hub {
                 }
                 // Only a snapshot will do: the connection resyncs and registers again.
                 None => {
-                    deliver(id, Outcome::snapshot(r, false));
+                    outcomes.push((Arc::clone(&r.mailbox), Outcome::snapshot(r, false)));
                     continue;
                 }
             }
@@ -978,7 +965,7 @@ impl Subscriber {
             hidden_agents: hidden.0,
             hidden_teams: hidden.1,
         };
-        let (id, mailbox) = svc.hub().open();
+        let id = svc.hub().next_id();
         let svc_frame_interval = svc.config().frame_interval;
         let facts = svc.facts_inbox(id, principal.account.0);
         Subscriber {
@@ -1004,7 +991,7 @@ impl Subscriber {
             frame_interval: svc_frame_interval,
             lang,
             facts,
-            mailbox,
+            mailbox: Arc::default(),
         }
     }
 
@@ -1048,6 +1035,7 @@ impl Subscriber {
                 frame_interval: self.frame_interval,
                 epoch: self.epoch,
                 held: Arc::clone(&self.held),
+                mailbox: Arc::clone(&self.mailbox),
             },
             filter,
             &self.vis,
@@ -1447,7 +1435,7 @@ impl Subscriber {
 
 impl Drop for Subscriber {
     fn drop(&mut self) {
-        self.svc.hub().close(self.id);
+        self.svc.hub().unregister(self.id);
         let following: Vec<SessionId> = self.following.iter().copied().collect();
         self.svc.drop_routes(self.id, self.account, &following);
     }
