@@ -725,10 +725,16 @@ fn clients_main() {
     });
 }
 
-/// Whether to pin (server on core 0, clients on core 1).
+/// Whether to pin (server on core 0, clients on core 1). Decided once, at the first call (in
+/// `main`, before anything is pinned): `available_parallelism` follows the process's
+/// affinity, so asked again once the process is on core 0 it says 1, and the clients and the
+/// load generator would silently stay on core 0 with the server.
 fn pinned() -> bool {
-    std::env::var("MIRANTE_BENCH_PIN").as_deref() != Ok("0")
-        && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+    static PINNED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PINNED.get_or_init(|| {
+        std::env::var("MIRANTE_BENCH_PIN").as_deref() != Ok("0")
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+    })
 }
 
 /// Runs the load generator `load` on a thread of its own (its own single-threaded runtime),
