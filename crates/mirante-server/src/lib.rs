@@ -3,6 +3,7 @@
 //! configuration, installs tracing and the metrics recorder, opens the store, binds the
 //! listener and calls [`run`].
 
+mod apart;
 pub mod auth;
 pub mod config;
 pub mod demo;

@@ -376,7 +376,17 @@ async fn time_driven_transitions_fire_at_their_deadline() {
         origin: T0,
         start: tokio::time::Instant::now(),
     };
-    let engine = Engine::start(store.clone(), clock, config()).await.unwrap();
+    let engine = Engine::start(
+        store.clone(),
+        clock,
+        // On this test's paused time.
+        EngineConfig {
+            own_thread: false,
+            ..config()
+        },
+    )
+    .await
+    .unwrap();
     // No agent online and a max wait without overflow: the session is finished as lost.
     let c = center(&engine.handle, json!({"max_wait_ms": 60_000}), 0).await;
     let mut committed = engine.handle.subscribe();

@@ -28,6 +28,8 @@ use mirante_store::{EventStore, Seq, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::apart::spawn_apart;
+
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use recovery::{Recovered, recover};
 
@@ -48,6 +50,10 @@ pub struct EngineConfig {
     pub use_snapshots: bool,
     /// Capacity of the committed-events broadcast (slow subscribers lag beyond it).
     pub broadcast_capacity: usize,
+    /// Run the writer on a thread of its own ([`crate::apart`]), so that a command never
+    /// waits behind the serving runtime's other tasks (false: on the calling runtime, e.g. a
+    /// test on paused time).
+    pub own_thread: bool,
 }
 
 impl Default for EngineConfig {
@@ -60,6 +66,7 @@ impl Default for EngineConfig {
             snapshot_on_shutdown: true,
             use_snapshots: true,
             broadcast_capacity: 16_384,
+            own_thread: true,
         }
     }
 }
@@ -252,10 +259,15 @@ impl Engine {
             durable,
             committed: committed.clone(),
         };
+        let own_thread = config.own_thread;
         let writer = writer::Writer::new(
             store, clock, config, recovered, inbox, durable_tx, committed,
         );
-        let task = tokio::spawn(writer.run());
+        let task = if own_thread {
+            spawn_apart("mirante-engine", writer.run())
+        } else {
+            tokio::spawn(writer.run())
+        };
         Ok(Engine { handle, task })
     }
 }

@@ -45,6 +45,7 @@ use mirante_store::{EventStore, Seq, StoreError, StoredEvent};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 
+use crate::apart::spawn_apart;
 use crate::engine::{Clock, EngineHandle};
 pub use records::{
     ChatMessage, ChatSummary, Fact, MessageView, RecordLimits, Records, SessionRecord,
@@ -321,49 +322,20 @@ fn unroute<K: Eq + std::hash::Hash>(
 }
 
 /// Runs the live task (events folded into the model) and the hub (the stream's ticks) on a
-/// thread of their own, with its own single-threaded runtime. On the serving runtime they
-/// would wait in its queue behind every connection the last tick woke (1 000 streams writing
-/// their frames): events folded late and ticks computed late are latency for every stream.
-/// On their own thread the OS gives them their share of the cores during such a burst. The
-/// thread stops when the serving runtime drops its tasks (shutdown, or the end of a test).
-/// Should the thread not start, both run on the serving runtime.
+/// thread of their own ([`crate::apart`]): events folded late and ticks computed late would be
+/// latency for every stream. The thread stops when the serving runtime drops its tasks
+/// (shutdown, or the end of a test).
 fn spawn_monitor_thread(
     live: impl Future<Output = ()> + Send + 'static,
     hub: impl Future<Output = ()> + Send + 'static,
 ) {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let both = async move {
+    drop(spawn_apart("mirante-monitor", async move {
         tokio::select! {
             _ = stop_rx => {}
             _ = async { tokio::join!(live, hub) } => {}
         }
-    };
-    let started = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-        .and_then(|rt| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::Builder::new()
-                .name("mirante-monitor".into())
-                .spawn(move || {
-                    // The future comes back through the channel only if this thread runs.
-                    if let Ok(both) = rx.recv() {
-                        rt.block_on(both);
-                    }
-                })
-                .map(|_| tx)
-                .map_err(|e| e.to_string())
-        });
-    match started {
-        Ok(tx) => {
-            let _ = tx.send(Box::pin(both) as Pin<Box<dyn Future<Output = ()> + Send>>);
-        }
-        Err(error) => {
-            tracing::warn!(%error, "monitor: no thread of its own; on the serving runtime");
-            tokio::spawn(both);
-        }
-    }
+    }));
     // Held by a task of the serving runtime: dropped with it, which stops the thread.
     tokio::spawn(async move {
         let _stop = stop_tx;
