@@ -5,18 +5,19 @@
 //! The protocol itself (subscribe, snapshot, deltas, resume, resync, coalescing, follow and
 //! chat on the same connection) is [`crate::monitor::stream`]; this module only does the
 //! transports: authentication before the upgrade (a cookie-authenticated upgrade must come
-//! from the server's own `Origin`), the per-user and total connection limits, one reader
-//! task per socket and one flush per batch of frames.
+//! from the server's own `Origin`), the per-user and total connection limits, one task per
+//! socket that reads and writes it, and one flush per batch of frames.
 
 use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{SinkExt, Stream, StreamExt};
 use mirante_auth::{AuthError, Permission};
 use tokio::sync::mpsc;
 use utoipa_axum::router::OpenApiRouter;
@@ -25,7 +26,7 @@ use utoipa_axum::routes;
 use super::extract::{Auth, origin_ok};
 use super::{ApiError, AppState, ErrorBody, lang_from_headers};
 use crate::monitor::StreamSlot;
-use crate::monitor::stream::{Caller, Frame, Outbound, Subscriber, drive, load_hidden};
+use crate::monitor::stream::{Caller, Frame, Subscriber, Transport, drive, load_hidden};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -81,9 +82,11 @@ fn caller(state: &AppState, auth: Auth, headers: &HeaderMap) -> Caller {
     }
 }
 
-struct WsOut(SplitSink<WebSocket, Message>);
+/// The socket, read and written by the connection's one task (no split, no reader task:
+/// a frame written takes no lock shared with a reader and wakes no one else).
+struct WsIo(WebSocket);
 
-impl Outbound for WsOut {
+impl Transport for WsIo {
     async fn send(&mut self, frames: Vec<Frame>) -> bool {
         for f in frames {
             if self.0.feed(Message::Text(f)).await.is_err() {
@@ -91,6 +94,17 @@ impl Outbound for WsOut {
             }
         }
         self.0.flush().await.is_ok()
+    }
+
+    fn poll_text(&mut self, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
+        loop {
+            return match std::task::ready!(Pin::new(&mut self.0).poll_next(cx)) {
+                Some(Ok(Message::Text(text))) => Poll::Ready(Some(text)),
+                // Pings are answered by the protocol layer; binary frames mean nothing here.
+                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => Poll::Ready(None),
+            };
+        }
     }
 
     async fn refuse(&mut self) {
@@ -125,29 +139,14 @@ async fn live(
     Ok(ws
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| async move {
-            let (sink, mut stream) = socket.split();
-            let (tx, rx) = mpsc::channel::<String>(16);
-            let reader = tokio::spawn(async move {
-                while let Some(Ok(message)) = stream.next().await {
-                    let text = match message {
-                        Message::Text(text) => text,
-                        Message::Close(_) => break,
-                        _ => continue,
-                    };
-                    if tx.send(text.as_str().to_owned()).await.is_err() {
-                        break;
-                    }
-                }
-            });
-            drive(sub, Some(rx), WsOut(sink), caller).await;
-            reader.abort();
+            drive(sub, WsIo(socket), caller).await;
             drop(slot);
         }))
 }
 
 struct SseOut(mpsc::Sender<Vec<Frame>>);
 
-impl Outbound for SseOut {
+impl Transport for SseOut {
     async fn send(&mut self, frames: Vec<Frame>) -> bool {
         self.0.send(frames).await.is_ok()
     }
@@ -201,7 +200,7 @@ async fn events(
     let (tx, rx) = mpsc::channel::<Vec<Frame>>(2);
     let caller = caller(&state, auth, &headers);
     tokio::spawn(async move {
-        drive(sub, None, SseOut(tx), caller).await;
+        drive(sub, SseOut(tx), caller).await;
         drop(slot);
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {

@@ -28,6 +28,7 @@
 //! the same shared frame (fan-out by topic, not by user). A connection that missed a tick
 //! computes its own catch-up delta, or resyncs. See [`stream`] and ARCHITECTURE.md.
 
+mod quiet;
 pub mod records;
 pub mod stream;
 mod today;

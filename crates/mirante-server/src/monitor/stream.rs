@@ -16,24 +16,28 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::hash::Hasher;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
+use futures_util::task::AtomicWaker;
 use mirante_auth::{AuthError, Lang, Permission, Principal};
 use mirante_core::{AgentId, SessionId, SupervisorId, TeamId, Timestamp};
 use mirante_monitor::{
     AgentCard, Changes, CounterPair, Filter, MonitorView, Phases, SessionView, TeamCard, Visibility,
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::time::Instant;
-use tokio_stream::StreamExt as _;
+use tokio_stream::Stream;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
+use super::quiet::Quiet;
 use super::{Fact, Follower, LiveConfig, LiveModel, MessageView, MonitorService};
-use crate::auth::{AuthState, Credential};
+use crate::auth::{AuthChange, AuthState, Credential};
 use crate::engine::EngineHandle;
 use crate::http::ApiError;
 
@@ -161,7 +165,8 @@ const TICKS_KEPT: usize = 64;
 #[derive(Debug, Default)]
 struct Mailbox {
     delivered: Mutex<Delivered>,
-    wake: Notify,
+    /// The connection's task, while it waits.
+    waker: AtomicWaker,
 }
 
 #[derive(Debug, Default)]
@@ -173,7 +178,7 @@ struct Delivered {
 }
 
 impl Mailbox {
-    /// Leaves an outcome; the caller wakes the connection ([`Mailbox::wake`]) once every
+    /// Leaves an outcome; the caller wakes the connection (`Mailbox::waker`) once every
     /// mailbox of the tick has its outcome (the woken connections then find theirs at once).
     fn deliver(&self, seq: u64, outcome: Outcome) {
         let mut d = self
@@ -187,14 +192,19 @@ impl Mailbox {
         d.outcomes.push_back((seq, outcome));
     }
 
-    /// The outcomes delivered since the last take, oldest first, and whether some were lost.
-    fn take(&self) -> Delivered {
-        std::mem::take(
-            &mut *self
-                .delivered
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        )
+    /// The outcomes delivered since the last take, oldest first, and whether some were lost;
+    /// `Pending` (the task to be woken by the next delivery) while there are none.
+    fn poll_take(&self, cx: &mut Context<'_>) -> Poll<Delivered> {
+        self.waker.register(cx.waker());
+        let mut d = self
+            .delivered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if d.outcomes.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(std::mem::take(&mut *d))
+        }
     }
 }
 
@@ -380,7 +390,7 @@ impl Hub {
             woken.push(mailbox);
         }
         for mailbox in woken {
-            mailbox.wake.notify_one();
+            mailbox.waker.wake();
         }
         self.settled.send_replace(settled);
         next
@@ -1441,10 +1451,17 @@ impl Drop for Subscriber {
     }
 }
 
-/// Where a driver writes.
-pub trait Outbound: Send {
+/// The connection a driver reads and writes.
+pub trait Transport: Send {
     /// Writes the frames with one flush; `false` when the client is gone.
     fn send(&mut self, frames: Vec<Frame>) -> impl std::future::Future<Output = bool> + Send;
+
+    /// The client's next text message; `Ready(None)` when the client is gone. A transport
+    /// without input (SSE) never has one.
+    fn poll_text(&mut self, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
+        let _ = cx;
+        Poll::Pending
+    }
 
     /// Ends the connection because the caller's rights were withdrawn (after the `error`
     /// frame that says why).
@@ -1545,24 +1562,36 @@ impl Caller {
     }
 }
 
-/// Runs one connection until the client goes: input from `input` (`None` for SSE), output
-/// to `out`, wake-ups from the service.
+/// What woke a connection's task besides its mailbox (the rare sources, polled only after
+/// one of them woke: [`Quiet`]).
+enum Rare {
+    /// The client's message (`None`: the client is gone).
+    Text(Option<Frame>),
+    /// A fact for the connection's inbox (`None`: the inbox is gone).
+    Fact(Option<Result<Arc<Fact>, BroadcastStreamRecvError>>),
+    /// An account's preferences changed.
+    Prefs(Option<Result<u64, BroadcastStreamRecvError>>),
+    /// An account change (session ended, rights changed, token revoked).
+    Change(Option<Result<AuthChange, BroadcastStreamRecvError>>),
+    /// Time to check the caller's rights again.
+    Recheck,
+    /// Time for a heartbeat, unless a frame went out since.
+    Heartbeat,
+}
+
+/// Runs one connection until the client goes: input from and output to `io`, wake-ups from
+/// the service.
 ///
-/// The caller's rights are checked again when an account change concerns it (a session
-/// ended, its account or group changed, its token revoked) and every
+/// The task waits on its mailbox, woken by nearly every tick, and on its rare sources (the
+/// client's messages, its facts inbox, account and preference changes, the recheck and
+/// heartbeat timers) behind a waker of their own ([`Quiet`]): a frame written does not poll
+/// them all again. The caller's rights are checked again when an account change concerns it
+/// (a session ended, its account or group changed, its token revoked) and every
 /// [`LiveConfig::recheck`]: a stream whose session ended or expired, or whose account lost
 /// `monitor.view`, gets an `error` frame (`unauthenticated` / `forbidden`) and is closed; a
 /// narrower or wider team scope takes a fresh snapshot.
-pub async fn drive<O: Outbound>(
-    mut sub: Subscriber,
-    mut input: Option<mpsc::Receiver<String>>,
-    mut out: O,
-    mut caller: Caller,
-) {
+pub async fn drive<T: Transport>(mut sub: Subscriber, mut io: T, mut caller: Caller) {
     let svc = sub.svc.clone();
-    // Woken by every tick; the other sources are rare. Each is polled once per frame, so
-    // their waits stay registered between frames (streams and timers that live as long as
-    // the connection) instead of being set up and torn down with every frame written.
     let mailbox = Arc::clone(&sub.mailbox);
     let mut changes = BroadcastStream::new(caller.auth.changes());
     let mut facts = BroadcastStream::new(sub.facts.subscribe());
@@ -1576,35 +1605,54 @@ pub async fn drive<O: Outbound>(
     let mut last_sent = Instant::now();
     let heartbeat_due = tokio::time::sleep(heartbeat);
     tokio::pin!(heartbeat_due);
+    let quiet = Quiet::default();
     loop {
         caller.audit(&mut sub).await;
         let frames = sub.take_out();
         if !frames.is_empty() {
-            if !out.send(frames).await {
+            if !io.send(frames).await {
                 break;
             }
             last_sent = Instant::now();
         }
-        tokio::select! {
-            // A tick before the client's input: the frames of a state go out before the answer
-            // to a message read after it (a ping's heartbeat carries the last frame's `seq`).
-            biased;
-            () = mailbox.wake.notified() => sub.on_delivered(mailbox.take()),
-            text = async {
-                match input.as_mut() {
-                    Some(rx) => rx.recv().await,
-                    None => std::future::pending().await,
-                }
-            } => match text {
-                Some(text) => sub.handle_text(&text),
-                None => break,
-            },
-            fact = facts.next() => match fact {
-                Some(Ok(f)) => sub.on_fact(&f),
-                Some(Err(BroadcastStreamRecvError::Lagged(_))) => sub.on_facts_lagged(),
-                None => break,
-            },
-            account = prefs.next() => {
+        // The mailbox before the rest: the frames of a state go out before the answer to a
+        // message read after it (a ping's heartbeat carries the last frame's `seq`).
+        let woke = std::future::poll_fn(|cx| {
+            if let Poll::Ready(d) = mailbox.poll_take(cx) {
+                return Poll::Ready(Err(d));
+            }
+            quiet
+                .poll(cx, |cx| {
+                    if let Poll::Ready(t) = io.poll_text(cx) {
+                        return Poll::Ready(Rare::Text(t));
+                    }
+                    if let Poll::Ready(f) = Pin::new(&mut facts).poll_next(cx) {
+                        return Poll::Ready(Rare::Fact(f));
+                    }
+                    if let Poll::Ready(a) = Pin::new(&mut prefs).poll_next(cx) {
+                        return Poll::Ready(Rare::Prefs(a));
+                    }
+                    if let Poll::Ready(c) = Pin::new(&mut changes).poll_next(cx) {
+                        return Poll::Ready(Rare::Change(c));
+                    }
+                    if recheck_due.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Rare::Recheck);
+                    }
+                    ready!(heartbeat_due.as_mut().poll(cx));
+                    Poll::Ready(Rare::Heartbeat)
+                })
+                .map(Ok)
+        })
+        .await;
+        match woke {
+            Err(delivered) => sub.on_delivered(delivered),
+            Ok(Rare::Text(Some(text))) => sub.handle_text(&text),
+            Ok(Rare::Text(None) | Rare::Fact(None)) => break,
+            Ok(Rare::Fact(Some(Ok(f)))) => sub.on_fact(&f),
+            Ok(Rare::Fact(Some(Err(BroadcastStreamRecvError::Lagged(_))))) => {
+                sub.on_facts_lagged();
+            }
+            Ok(Rare::Prefs(account)) => {
                 let reload = match account {
                     Some(Ok(a)) => a == sub.account(),
                     Some(Err(BroadcastStreamRecvError::Lagged(_))) => true,
@@ -1615,7 +1663,7 @@ pub async fn drive<O: Outbound>(
                     sub.set_hidden(hidden);
                 }
             }
-            change = changes.next() => {
+            Ok(Rare::Change(change)) => {
                 let concerns = match &change {
                     Some(Ok(c)) => c.concerns(&caller.credential, &caller.principal),
                     Some(Err(BroadcastStreamRecvError::Lagged(_))) => true,
@@ -1625,13 +1673,13 @@ pub async fn drive<O: Outbound>(
                     sub.end(&e, caller.lang);
                 }
             }
-            () = &mut recheck_due => {
+            Ok(Rare::Recheck) => {
                 recheck_due.as_mut().reset(Instant::now() + recheck);
                 if let Recheck::End(e) = caller.recheck(&mut sub).await {
                     sub.end(&e, caller.lang);
                 }
             }
-            () = &mut heartbeat_due => {
+            Ok(Rare::Heartbeat) => {
                 let due = last_sent + heartbeat;
                 if Instant::now() >= due {
                     sub.heartbeat();
@@ -1643,8 +1691,8 @@ pub async fn drive<O: Outbound>(
         }
         if sub.ended {
             caller.audit(&mut sub).await;
-            if out.send(sub.take_out()).await {
-                out.refuse().await;
+            if io.send(sub.take_out()).await {
+                io.refuse().await;
             }
             break;
         }
