@@ -33,13 +33,13 @@
 //!
 //! The server runs with its defaults (`LiveConfig::default()`, more streams allowed): 100 ms
 //! between two frames of a connection unless its client asks for another `frame_ms` in its
-//! `subscribe` (20–1 000 ms). The clients ask for each of `MIRANTE_BENCH_FRAME_MS` in turn — a
+//! `subscribe` (10–1 000 ms). The clients ask for each of `MIRANTE_BENCH_FRAME_MS` in turn — a
 //! busy connection's event waits up to one interval by construction, so the interval a
 //! client asks for is its latency floor.
 //!
 //! Run: `cargo bench -p mirante-server --bench fanout` (env `MIRANTE_BENCH_SECS`, default 5;
 //! `MIRANTE_BENCH_SUBS`, default 1 000; `MIRANTE_BENCH_FRAME_MS`, a comma-separated list of
-//! the `frame_ms` the clients ask for, default `100,40,20`: the server's default, and two a
+//! the `frame_ms` the clients ask for, default `100,20,10`: the server's default, and two a
 //! program may ask for; `MIRANTE_BENCH_ONLY=p1` to run P1 alone, for profiling;
 //! `MIRANTE_BENCH_DUMP=<file>`: every delivery to the first 20 clients as a line `event seq,
 //! acknowledged µs, arrived µs, client`, to see where a tail comes from). Prints a table and
@@ -475,7 +475,7 @@ async fn world(load: &Recorded) -> World {
         engine.handle.clone(),
         Some(log.clone()),
         Arc::new(clock.clone()),
-        // The server's defaults (100 ms, clients may ask for 20–1 000 ms), more streams.
+        // The server's defaults (100 ms, clients may ask for 10–1 000 ms), more streams.
         LiveConfig {
             max_per_user: 100_000,
             max_total: 100_000,
@@ -1035,7 +1035,7 @@ fn main() {
     let secs: u64 = env("MIRANTE_BENCH_SECS", 5);
     let subs: usize = env("MIRANTE_BENCH_SUBS", 1000);
     let frame_ms: Vec<u64> = std::env::var("MIRANTE_BENCH_FRAME_MS")
-        .unwrap_or_else(|_| "100,40,20".into())
+        .unwrap_or_else(|_| "100,20,10".into())
         .split(',')
         .filter_map(|v| v.trim().parse().ok())
         .collect();

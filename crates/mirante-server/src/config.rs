@@ -303,9 +303,10 @@ pub struct ServeConfig {
 
     /// The least time between two frames a live-monitor client may ask for (`frame_ms` in
     /// its `subscribe`), in milliseconds (1–1000; capped by `--stream-frame-ms`). The default,
-    /// 20, allows a program up to 50 frames/s on its connection; the browser UI keeps the
-    /// server's default.
-    #[arg(long, env = "MIRANTE_STREAM_MIN_FRAME_MS", default_value_t = 20, value_parser = parse_frame_ms)]
+    /// 10, allows a program up to 100 frames/s on its connection (fewer when the server is
+    /// busy: a connection still writing takes the frames left meanwhile in one flush); the
+    /// browser UI keeps the server's default.
+    #[arg(long, env = "MIRANTE_STREAM_MIN_FRAME_MS", default_value_t = 10, value_parser = parse_frame_ms)]
     pub stream_min_frame_ms: u64,
 }
 
@@ -440,10 +441,10 @@ mod tests {
                 .to_string();
             assert!(error.contains("from 1 to 1000"), "{bad}: {error}");
         }
-        assert_eq!(serve(&[]).stream_min_frame_ms, 20);
+        assert_eq!(serve(&[]).stream_min_frame_ms, 10);
         assert_eq!(
-            serve(&["--stream-min-frame-ms", "10"]).stream_min_frame_ms,
-            10
+            serve(&["--stream-min-frame-ms", "20"]).stream_min_frame_ms,
+            20
         );
         assert!(Cli::try_parse_from(["mirante", "serve", "--stream-min-frame-ms", "0"]).is_err());
     }

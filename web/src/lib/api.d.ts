@@ -5610,7 +5610,7 @@ export interface operations {
                 protocol?: string;
                 /** @description the last sequence seen */
                 resume_from?: number;
-                /** @description least time between two deltas, in ms (20–1000 by default; absent: the server's, 100) */
+                /** @description least time between two deltas, in ms (10–1000 by default; absent: the server's, 100) */
                 frame_ms?: number;
             };
             header?: never;

@@ -176,7 +176,7 @@ fn query_number(query: Option<&str>, name: &str) -> Result<Option<u64>, ApiError
         ("contact" = Option<String>, Query, description = "M-53"),
         ("protocol" = Option<String>, Query, description = "M-54"),
         ("resume_from" = Option<u64>, Query, description = "the last sequence seen"),
-        ("frame_ms" = Option<u64>, Query, description = "least time between two deltas, in ms (20–1000 by default; absent: the server's, 100)"),
+        ("frame_ms" = Option<u64>, Query, description = "least time between two deltas, in ms (10–1000 by default; absent: the server's, 100)"),
     ),
     responses((status = 200, description = "text/event-stream of the live messages", content_type = "text/event-stream"),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),

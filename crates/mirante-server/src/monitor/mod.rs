@@ -64,9 +64,11 @@ pub struct LiveConfig {
     /// (100 ms: ≤ 10 frames/s, what the browser UI gets); a connection whose last delta is
     /// older gets its next change at the hub's next tick.
     pub frame_interval: Duration,
-    /// The least a client may ask for with `frame_ms` in its `subscribe` (20 ms: ≤ 50
+    /// The least a client may ask for with `frame_ms` in its `subscribe` (10 ms: ≤ 100
     /// frames/s; capped by `frame_interval`): a program that wants lower latency than the
-    /// default — the price is more, smaller writes for that connection.
+    /// default — the price is more, smaller writes for that connection, as many as the
+    /// server can make (a connection still writing takes the frames left meanwhile in one
+    /// flush).
     pub min_frame_interval: Duration,
     /// Least time between two ticks of the hub (`None`: a quarter of the shortest frame
     /// interval of a registered connection): how long a change waits, at most, when its
@@ -118,7 +120,7 @@ impl Default for LiveConfig {
             ring_capacity: 8192,
             max_delta_sessions: 5_000,
             frame_interval: Duration::from_millis(100),
-            min_frame_interval: Duration::from_millis(20),
+            min_frame_interval: Duration::from_millis(10),
             tick_interval: None,
             counters_interval: Duration::from_millis(250),
             heartbeat: Duration::from_secs(20),
