@@ -98,12 +98,12 @@ impl Transport for WsIo {
 
     fn poll_text(&mut self, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
         loop {
-            return match std::task::ready!(Pin::new(&mut self.0).poll_next(cx)) {
-                Some(Ok(Message::Text(text))) => Poll::Ready(Some(text)),
+            match std::task::ready!(Pin::new(&mut self.0).poll_next(cx)) {
+                Some(Ok(Message::Text(text))) => return Poll::Ready(Some(text)),
                 // Pings are answered by the protocol layer; binary frames mean nothing here.
-                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(Message::Close(_)) | Err(_)) | None => Poll::Ready(None),
-            };
+                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return Poll::Ready(None),
+            }
         }
     }
 

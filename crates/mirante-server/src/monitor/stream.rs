@@ -1562,9 +1562,11 @@ impl Caller {
     }
 }
 
-/// What woke a connection's task besides its mailbox (the rare sources, polled only after
-/// one of them woke: [`Quiet`]).
-enum Rare {
+/// What woke a connection's task: its mailbox, or one of its rare sources (polled only
+/// after one of them woke: [`Quiet`]).
+enum Woke {
+    /// The outcomes the hub left in the mailbox.
+    Mailbox(Delivered),
     /// The client's message (`None`: the client is gone).
     Text(Option<Frame>),
     /// A fact for the connection's inbox (`None`: the inbox is gone).
@@ -1619,40 +1621,38 @@ pub async fn drive<T: Transport>(mut sub: Subscriber, mut io: T, mut caller: Cal
         // message read after it (a ping's heartbeat carries the last frame's `seq`).
         let woke = std::future::poll_fn(|cx| {
             if let Poll::Ready(d) = mailbox.poll_take(cx) {
-                return Poll::Ready(Err(d));
+                return Poll::Ready(Woke::Mailbox(d));
             }
-            quiet
-                .poll(cx, |cx| {
-                    if let Poll::Ready(t) = io.poll_text(cx) {
-                        return Poll::Ready(Rare::Text(t));
-                    }
-                    if let Poll::Ready(f) = Pin::new(&mut facts).poll_next(cx) {
-                        return Poll::Ready(Rare::Fact(f));
-                    }
-                    if let Poll::Ready(a) = Pin::new(&mut prefs).poll_next(cx) {
-                        return Poll::Ready(Rare::Prefs(a));
-                    }
-                    if let Poll::Ready(c) = Pin::new(&mut changes).poll_next(cx) {
-                        return Poll::Ready(Rare::Change(c));
-                    }
-                    if recheck_due.as_mut().poll(cx).is_ready() {
-                        return Poll::Ready(Rare::Recheck);
-                    }
-                    ready!(heartbeat_due.as_mut().poll(cx));
-                    Poll::Ready(Rare::Heartbeat)
-                })
-                .map(Ok)
+            quiet.poll(cx, |cx| {
+                if let Poll::Ready(t) = io.poll_text(cx) {
+                    return Poll::Ready(Woke::Text(t));
+                }
+                if let Poll::Ready(f) = Pin::new(&mut facts).poll_next(cx) {
+                    return Poll::Ready(Woke::Fact(f));
+                }
+                if let Poll::Ready(a) = Pin::new(&mut prefs).poll_next(cx) {
+                    return Poll::Ready(Woke::Prefs(a));
+                }
+                if let Poll::Ready(c) = Pin::new(&mut changes).poll_next(cx) {
+                    return Poll::Ready(Woke::Change(c));
+                }
+                if recheck_due.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Woke::Recheck);
+                }
+                ready!(heartbeat_due.as_mut().poll(cx));
+                Poll::Ready(Woke::Heartbeat)
+            })
         })
         .await;
         match woke {
-            Err(delivered) => sub.on_delivered(delivered),
-            Ok(Rare::Text(Some(text))) => sub.handle_text(&text),
-            Ok(Rare::Text(None) | Rare::Fact(None)) => break,
-            Ok(Rare::Fact(Some(Ok(f)))) => sub.on_fact(&f),
-            Ok(Rare::Fact(Some(Err(BroadcastStreamRecvError::Lagged(_))))) => {
+            Woke::Mailbox(delivered) => sub.on_delivered(delivered),
+            Woke::Text(Some(text)) => sub.handle_text(&text),
+            Woke::Text(None) | Woke::Fact(None) => break,
+            Woke::Fact(Some(Ok(f))) => sub.on_fact(&f),
+            Woke::Fact(Some(Err(BroadcastStreamRecvError::Lagged(_)))) => {
                 sub.on_facts_lagged();
             }
-            Ok(Rare::Prefs(account)) => {
+            Woke::Prefs(account) => {
                 let reload = match account {
                     Some(Ok(a)) => a == sub.account(),
                     Some(Err(BroadcastStreamRecvError::Lagged(_))) => true,
@@ -1663,7 +1663,7 @@ pub async fn drive<T: Transport>(mut sub: Subscriber, mut io: T, mut caller: Cal
                     sub.set_hidden(hidden);
                 }
             }
-            Ok(Rare::Change(change)) => {
+            Woke::Change(change) => {
                 let concerns = match &change {
                     Some(Ok(c)) => c.concerns(&caller.credential, &caller.principal),
                     Some(Err(BroadcastStreamRecvError::Lagged(_))) => true,
@@ -1673,13 +1673,13 @@ pub async fn drive<T: Transport>(mut sub: Subscriber, mut io: T, mut caller: Cal
                     sub.end(&e, caller.lang);
                 }
             }
-            Ok(Rare::Recheck) => {
+            Woke::Recheck => {
                 recheck_due.as_mut().reset(Instant::now() + recheck);
                 if let Recheck::End(e) = caller.recheck(&mut sub).await {
                     sub.end(&e, caller.lang);
                 }
             }
-            Ok(Rare::Heartbeat) => {
+            Woke::Heartbeat => {
                 let due = last_sent + heartbeat;
                 if Instant::now() >= due {
                     sub.heartbeat();
