@@ -421,6 +421,7 @@ async function startVitePreview(mirante) {
   child.stderr.resume()
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     stop: () => {
       child.kill('SIGTERM')
       rmSync(dist, { recursive: true, force: true })
@@ -637,7 +638,9 @@ async function main() {
     // the `load` phase below (on a loaded machine it could: the counters show before the rows)
     await page.locator('[role=tabpanel]').first().waitFor({ timeout: 120_000 })
     // the browser's processes on the other CPU than the server's
-    const pinnedBrowser = pinBrowser([server.pid, sim?.pid])
+    // (vite preview, the harness's proxy, beside the server: the browser's CPU is the page's)
+    if (ui?.pid) pinTree(ui.pid, 0)
+    const pinnedBrowser = pinBrowser([server.pid, sim?.pid, ui?.pid])
 
     const cdp = await context.newCDPSession(page)
     const traceStart = async () => {
@@ -807,9 +810,9 @@ function childrenOf(pid) {
   }
 }
 
-function pinTree(pid) {
-  let ok = pin(pid, 1)
-  for (const c of childrenOf(pid)) ok = pinTree(c) && ok
+function pinTree(pid, cpu = 1) {
+  let ok = pin(pid, cpu)
+  for (const c of childrenOf(pid)) ok = pinTree(c, cpu) && ok
   return ok
 }
 

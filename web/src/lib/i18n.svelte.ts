@@ -357,6 +357,8 @@ export function t(key: MessageKey, params: Record<string, string | number> = {})
 }
 
 export function format(text: string, params: Record<string, string | number>): string {
+  // (P7: most labels have no parameter; an agent card asks for a dozen of them)
+  if (!text.includes('{')) return text
   return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in params ? String(params[name]) : whole,
   )
