@@ -47,8 +47,8 @@
 // renderer waits for a CPU inside a task, which the wall time counts. Prints a Markdown table and writes
 // `p7.json` to $MIRANTE_BENCH_OUT (default bench-out/). `--ui vite` builds the current
 // sources into a temporary directory and serves them with `vite preview` (proxying /api to
-// the server) instead of the binary's embedded copy: a UI change measured without
-// rebuilding the release binary.
+// the server; pinned beside the server, so the browser's CPU stays the page's) instead of the
+// binary's embedded copy: a UI change measured without rebuilding the release binary.
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, hostname, tmpdir } from 'node:os'
