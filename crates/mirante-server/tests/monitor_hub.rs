@@ -548,7 +548,10 @@ impl Copy {
                 self.teams = by_id(&v["teams"]);
                 self.seq = v["seq"].as_u64().unwrap();
             }
-            "snapshot_part" => self.rows_of(&v["phases"]),
+            "snapshot_part" => {
+                self.rows_of(&v["phases"]);
+                self.agents.extend(by_id(&v["agents"]));
+            }
             "delta" => {
                 self.deltas += 1;
                 assert!(v["from_seq"].as_u64().unwrap() == self.seq || !exact, "{v}");

@@ -533,6 +533,19 @@ fn join_parts(snapshot: &Value, parts: &[Value]) -> Value {
     phases
 }
 
+fn join_agents(snapshot: &Value, parts: &[Value]) -> Value {
+    let mut agents = snapshot["agents"].as_array().unwrap().clone();
+    for p in parts {
+        agents.extend(p["agents"].as_array().unwrap().iter().cloned());
+    }
+    Value::Array(agents)
+}
+
+/// Agent cards and rows in a snapshot frame or part.
+fn items_in(frame: &Value) -> usize {
+    frame["agents"].as_array().unwrap().len() + rows_in(&frame["phases"])
+}
+
 fn rows_in(phases: &Value) -> usize {
     ["bot", "waiting", "human"]
         .iter()
@@ -542,10 +555,13 @@ fn rows_in(phases: &Value) -> usize {
 
 #[tokio::test]
 async fn p7_a_large_snapshot_arrives_in_parts_over_websocket_and_sse() {
-    fast(|c| c.snapshot_part_rows = 5);
-    let (app, addr, cookie, c) = setup(1).await;
+    const PART: usize = 6;
+    fast(|c| c.snapshot_part_items = PART);
+    // 7 agents (more than a part: the cards too are cut) and 40 sessions (more than they
+    // take: some wait, so the rows cut across lists).
+    let (app, addr, cookie, c) = setup(7).await;
     let e = &app.engine.handle;
-    for i in 0..12 {
+    for i in 0..40 {
         customer_message(e, &c, &format!("55119000000{i:02}"), "oi").await;
     }
     app.state.monitor.wait_for(e.durable_seq()).await;
@@ -560,36 +576,43 @@ async fn p7_a_large_snapshot_arrives_in_parts_over_websocket_and_sse() {
         .await;
     assert_eq!(whole.status, 200, "{}", whole.body);
     let whole: Value = serde_json::from_str(&whole.body).unwrap();
-    assert_eq!(rows_in(&whole["phases"]), 12);
+    assert_eq!(rows_in(&whole["phases"]), 40);
+    assert_eq!(whole["agents"].as_array().unwrap().len(), 7);
     assert!(
         !whole["phases"]["waiting"].as_array().unwrap().is_empty()
             && !whole["phases"]["human"].as_array().unwrap().is_empty(),
         "the parts cut across lists"
     );
+    let count = 47_usize.div_ceil(PART);
 
     let mut ws = connect(addr, &cookie).await;
     send(&mut ws, json!({"type": "subscribe", "filter": {}})).await;
     let snap = next(&mut ws).await;
     assert_eq!(snap["type"], "snapshot");
     assert_eq!(snap["seq"], whole["seq"]);
-    assert_eq!(snap["parts"], 3, "12 rows in parts of 5");
-    assert_eq!(rows_in(&snap["phases"]), 5);
+    assert_eq!(snap["parts"], count, "7 cards and 40 rows in parts of 6");
+    // the cards first: the first part is the first 6 cards
+    assert_eq!(snap["agents"].as_array().unwrap().len(), PART);
+    assert_eq!(rows_in(&snap["phases"]), 0);
     assert_eq!(
         snap["counters"], whole["counters"],
         "the counters are the whole view's"
     );
-    assert_eq!(snap["agents"], whole["agents"]);
     assert_eq!(snap["teams"], whole["teams"]);
     let mut parts = Vec::new();
-    for i in 1..3 {
+    for i in 1..count {
         let p = next(&mut ws).await;
         assert_eq!(p["type"], "snapshot_part", "{p}");
         assert_eq!(p["seq"], snap["seq"]);
         assert_eq!(p["part"], i);
+        let expected = if i + 1 < count { PART } else { 47 - PART * i };
+        assert_eq!(items_in(&p), expected, "{p}");
         parts.push(p);
     }
+    // the 7th card and the first 5 rows
+    assert_eq!(parts[0]["agents"].as_array().unwrap().len(), 1);
     assert_eq!(rows_in(&parts[0]["phases"]), 5);
-    assert_eq!(rows_in(&parts[1]["phases"]), 2);
+    assert_eq!(join_agents(&snap, &parts), whole["agents"]);
     assert_eq!(join_parts(&snap, &parts), whole["phases"]);
 
     // Deltas follow the snapshot's sequence as before.
@@ -597,7 +620,8 @@ async fn p7_a_large_snapshot_arrives_in_parts_over_websocket_and_sse() {
     let (delta, before) = until(&mut ws, |v| has_row(v, s)).await;
     assert_eq!(delta["from_seq"], snap["seq"], "{before:?} {delta}");
 
-    // A snapshot that fits in one part is not split (a filter with one agent: his session).
+    // A snapshot that fits in one part is not split (a filter with one agent: his card and
+    // his sessions).
     send(
         &mut ws,
         json!({"type": "subscribe", "filter": {"agents": [c.agents[0]]}}),
@@ -605,13 +629,15 @@ async fn p7_a_large_snapshot_arrives_in_parts_over_websocket_and_sse() {
     .await;
     let (small, _) = until(&mut ws, |v| v["type"] == "snapshot").await;
     assert!(small.get("parts").is_none(), "{small}");
-    assert!(rows_in(&small["phases"]) <= 5);
+    assert!(items_in(&small) <= PART, "{small}");
+    assert!(items_in(&small) >= 2, "{small}");
 
-    // The SSE fallback carries the same parts, one event each.
+    // The SSE fallback carries the same parts, one event each (41 rows now).
+    let count = 48_usize.div_ceil(PART);
     let mut response = open_sse(addr, &cookie).await;
     let mut buffer = String::new();
     let mut frames: Vec<Value> = Vec::new();
-    while frames.len() < 3 {
+    while frames.len() < count {
         let chunk = tokio::time::timeout(WAIT, response.chunk())
             .await
             .expect("SSE data in time")
@@ -626,11 +652,17 @@ async fn p7_a_large_snapshot_arrives_in_parts_over_websocket_and_sse() {
         }
     }
     assert_eq!(frames[0]["type"], "snapshot");
-    assert_eq!(frames[0]["parts"], 3, "13 rows in parts of 5");
-    assert_eq!(frames[1]["type"], "snapshot_part");
-    assert_eq!(frames[2]["type"], "snapshot_part");
-    assert_eq!(frames[2]["part"], 2);
-    assert_eq!(rows_in(&join_parts(&frames[0], &frames[1..3])), 13);
+    assert_eq!(
+        frames[0]["parts"], count,
+        "7 cards and 41 rows in parts of 6"
+    );
+    for (i, f) in frames.iter().enumerate().take(count).skip(1) {
+        assert_eq!(f["type"], "snapshot_part", "{f}");
+        assert_eq!(f["part"], i);
+    }
+    let rest = &frames[1..count];
+    assert_eq!(rows_in(&join_parts(&frames[0], rest)), 41);
+    assert_eq!(join_agents(&frames[0], rest).as_array().unwrap().len(), 7);
 }
 
 /// Frames until the `error` that ends a stream whose rights were withdrawn; then the

@@ -1,6 +1,6 @@
 // Feeds the MonitorStore from the server and says how fresh it is (the connection
 // indicator): the live WebSocket stream (`GET /api/v1/monitor/live`: subscribe with a filter →
-// snapshot → deltas; a snapshot of more than 1 000 rows comes in parts, `snapshot` then
+// snapshot → deltas; a snapshot of more than 500 cards and rows comes in parts, `snapshot` then
 // `snapshot_part` frames, gathered by the store; resume from the last sequence after a
 // reconnect, or a fresh snapshot) when
 // the server's OpenAPI document lists it, else polling `GET /api/v1/monitor` every 2 s, whose

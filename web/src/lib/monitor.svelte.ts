@@ -12,9 +12,9 @@
 // in a task of its own (`deferAbove`), so that parsing the frame and applying it plus rendering
 // the first screen are not one long task; deltas arriving meanwhile are kept and applied, in
 // order and under the same sequence rules, right after it. The stream sends a snapshot of more
-// than 1 000 rows in parts (a `snapshot` frame with `parts`, then `snapshot_part` frames, each a
-// message the browser receives and parses in a task of its own): the store gathers them in the
-// same pending snapshot and applies it once it has every part.
+// than 500 items (agent cards, then rows) in parts (a `snapshot` frame with `parts`, then
+// `snapshot_part` frames, each a message the browser receives and parses in a task of its own):
+// the store gathers them in the same pending snapshot and applies it once it has every part.
 import type {
   AgentCard,
   Counters,
@@ -197,7 +197,7 @@ export class MonitorStore {
       const shownSeq = this.#pending ? this.#pending.shownSeq : this.seq
       // the parts are appended to its lists: copies, not the caller's arrays
       const phases = { bot: view.phases.bot.slice(), waiting: view.phases.waiting.slice(), human: view.phases.human.slice() }
-      this.#pending = { view: { ...view, phases }, receivedAt, deltas: [], parts, got: 1, shownSeq }
+      this.#pending = { view: { ...view, agents: view.agents.slice(), phases }, receivedAt, deltas: [], parts, got: 1, shownSeq }
       this.seq = view.seq
       if (parts === 1) this.schedule()
       return true
@@ -207,12 +207,13 @@ export class MonitorStore {
     return true
   }
 
-  /** One further part of the pending snapshot (`snapshot_part`): its rows are appended to
-   * each list. A part of another snapshot (superseded, or after a reset) or out of order is
+  /** One further part of the pending snapshot (`snapshot_part`): its agent cards are appended
+   * to the cards, its rows to each list. A part of another snapshot (superseded, or after a reset) or out of order is
    * ignored. With the last part the snapshot is applied (in a later task above `deferAbove`). */
   part(p: MonitorSnapshotPart): boolean {
     const pending = this.#pending
     if (!pending || p.seq !== pending.view.seq || p.part !== pending.got || pending.got >= pending.parts) return false
+    for (const card of p.agents ?? []) pending.view.agents.push(card)
     const lists = pending.view.phases
     for (const name of ['bot', 'waiting', 'human'] as const) {
       const list = lists[name]

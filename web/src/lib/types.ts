@@ -130,12 +130,14 @@ export interface MonitorDelta {
   teams_removed?: Id[]
 }
 
-/** A further part of a snapshot the live stream split (`type: "snapshot_part"`): the next rows
- * of each Fases list, in display order. The `snapshot` frame itself carries `parts` (its
- * number of frames) and part 0; parts 1 … `parts` − 1 follow it, before any delta. */
+/** A further part of a snapshot the live stream split (`type: "snapshot_part"`): the next agent
+ * cards, then the next rows of each Fases list, in display order. The `snapshot` frame itself
+ * carries `parts` (its number of frames) and part 0; parts 1 … `parts` − 1 follow it, before
+ * any delta. */
 export interface MonitorSnapshotPart {
   seq: number
   part: number
+  agents?: AgentCard[]
   phases: { bot: SessionView[]; waiting: SessionView[]; human: SessionView[] }
 }
 

@@ -1,21 +1,25 @@
 import { describe, expect, it } from 'vitest'
 import { MonitorStore } from '../lib/monitor.svelte'
-import type { MonitorSnapshotPart, MonitorView, SessionView } from '../lib/types'
-import { row, view } from './fixtures'
+import type { AgentCard, MonitorSnapshotPart, MonitorView, SessionView } from '../lib/types'
+import { agent, row, view } from './fixtures'
 
-/** Splits a view the way the server does: the lists in display order (bot, waiting, human),
- * `size` rows a part; the `snapshot` frame carries part 0 and `parts`. */
+/** Splits a view the way the server does: the agent cards, then the lists in display order
+ * (bot, waiting, human), `size` items a part; the `snapshot` frame carries part 0 and `parts`. */
 function split(whole: MonitorView, size: number): [MonitorView & { parts: number }, MonitorSnapshotPart[]] {
-  const all: [keyof MonitorView['phases'], SessionView][] = []
+  type Item = ['agent', AgentCard] | [keyof MonitorView['phases'], SessionView]
+  const all: Item[] = whole.agents.map((a): Item => ['agent', a])
   for (const name of ['bot', 'waiting', 'human'] as const) for (const r of whole.phases[name]) all.push([name, r])
-  const chunks: MonitorSnapshotPart['phases'][] = []
+  const chunks: { agents: AgentCard[]; phases: MonitorSnapshotPart['phases'] }[] = []
   for (let i = 0; i < all.length; i += size) {
-    const phases: MonitorSnapshotPart['phases'] = { bot: [], waiting: [], human: [] }
-    for (const [name, r] of all.slice(i, i + size)) phases[name].push(r)
-    chunks.push(phases)
+    const chunk = { agents: [] as AgentCard[], phases: { bot: [], waiting: [], human: [] } as MonitorSnapshotPart['phases'] }
+    for (const item of all.slice(i, i + size)) {
+      if (item[0] === 'agent') chunk.agents.push(item[1])
+      else chunk.phases[item[0]].push(item[1])
+    }
+    chunks.push(chunk)
   }
-  const first = { ...whole, phases: chunks[0], parts: chunks.length }
-  return [first, chunks.slice(1).map((phases, i) => ({ seq: whole.seq, part: i + 1, phases }))]
+  const first = { ...whole, agents: chunks[0].agents, phases: chunks[0].phases, parts: chunks.length }
+  return [first, chunks.slice(1).map((c, i) => ({ seq: whole.seq, part: i + 1, ...c }))]
 }
 
 /** A store that defers snapshots over `deferAbove` rows to tasks the test runs by hand. */
@@ -52,8 +56,29 @@ describe('MonitorStore: a snapshot sent in parts (P7)', () => {
     expect(ids(s.phases.human)).toEqual([6, 7])
     expect(s.rows.size).toBe(7)
     expect(s.counters.geral).toBe(7)
+    expect(s.agents.map((a) => a.id)).toEqual([1])
     // the caller's first frame is not changed by the parts appended to it
-    expect(first.phases.waiting).toHaveLength(1)
+    expect(first.agents).toHaveLength(1)
+    expect(first.phases.bot).toHaveLength(2)
+    expect(first.phases.waiting).toHaveLength(0)
+  })
+
+  it('gathers agent cards cut across parts, before the rows', () => {
+    const whole = view(7, 1, 2, 0)
+    whole.agents = [agent(3, []), agent(1, []), agent(2, []), agent(4, [])]
+    const [first, parts] = split(whole, 3)
+    // [3 cards] [1 card, 2 rows] [1 row]
+    expect(first.agents).toHaveLength(3)
+    expect(parts.map((p) => p.agents?.length)).toEqual([1, 0])
+    const { s } = store()
+    s.snapshot(first)
+    s.part(parts[0])
+    expect(s.agents).toHaveLength(0)
+    s.part(parts[1])
+    expect(s.agents.map((a) => a.id)).toEqual([1, 2, 3, 4])
+    expect(ids(s.phases.bot)).toEqual([1])
+    expect(ids(s.phases.waiting)).toEqual([2, 3])
+    expect(first.agents).toHaveLength(3)
   })
 
   it('ignores a part out of order, a repeated one, or one of another snapshot', () => {
@@ -87,11 +112,13 @@ describe('MonitorStore: a snapshot sent in parts (P7)', () => {
 
   it('a large complete snapshot is applied in a later task, with the deltas received meanwhile', () => {
     const [first, parts] = split(view(7, 0, 6, 0), 2)
+    expect(parts).toHaveLength(3) // 1 card and 6 rows
     const { s, tasks, run } = store(4)
     s.snapshot(first)
     s.part(parts[0])
-    expect(tasks).toHaveLength(0)
     s.part(parts[1])
+    expect(tasks).toHaveLength(0)
+    s.part(parts[2])
     expect(tasks).toHaveLength(1)
     expect(s.loaded).toBe(false)
     s.delta({ seq: 8, from_seq: 7, removed: [6] })

@@ -91,9 +91,10 @@ pub struct LiveConfig {
     pub facts_capacity: usize,
     /// Bounds of the transcripts and chat kept in memory.
     pub records: RecordLimits,
-    /// A snapshot with more rows than this goes out in parts of this many rows (a `snapshot`
-    /// frame with `parts`, then `snapshot_part` frames), each a message of its own.
-    pub snapshot_part_rows: usize,
+    /// A snapshot with more items (agent cards and session rows) than this goes out in parts
+    /// of this many items (a `snapshot` frame with `parts`, then `snapshot_part` frames), each
+    /// a message of its own.
+    pub snapshot_part_items: usize,
     /// Most ids of each kind (session rows, agent cards, team cards) a connection's *held
     /// state* keeps — what its client was sent and not told is gone, so a delta names only
     /// those and re-sends only cards that differ. A view with more is not tracked for that
@@ -129,7 +130,7 @@ impl Default for LiveConfig {
             max_total: 5_000,
             facts_capacity: 64,
             records: RecordLimits::default(),
-            snapshot_part_rows: 1_000,
+            snapshot_part_items: 500,
             held_max: 2_048,
         }
     }

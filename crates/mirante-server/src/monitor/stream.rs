@@ -7,7 +7,7 @@
 //! wants, from `LiveConfig::min_frame_interval` to 1 000 ms),
 //! `{"type":"follow","session":id}`, `{"type":"unfollow","session":id}`, `{"type":"ping"}`.
 //! Server → client: `snapshot` (the whole view at `seq`; a large one split into `parts`,
-//! the next rows following in `snapshot_part` frames), `delta` (rows / removed ids /
+//! the next agent cards and rows following in `snapshot_part` frames), `delta` (rows / removed ids /
 //! cards / counters from `from_seq` to `seq`), `resync` (followed by a snapshot),
 //! `heartbeat`, `follow` (transcript so far + followers), `followers` (who follows a followed
 //! session, each time that set changes), `message` (a followed session's new message),
@@ -530,14 +530,18 @@ fn snapshot_frame(view: &MonitorView<'_>, parts: Option<usize>) -> Frame {
 }
 
 /// One further part of a split snapshot: `{"type":"snapshot_part","seq":…,"part":…,
-/// "phases":{…}}`, the next rows of each Fases list (`part`: 1 … `parts` − 1, the `snapshot`
-/// frame itself is part 0; `seq`: the snapshot's).
-fn snapshot_part_frame(seq: u64, part: usize, phases: &Phases<'_>) -> Frame {
-    let mut out = Vec::with_capacity(phases.json_size_hint() + 64);
+/// "agents":[…],"phases":{…}}`, the next agent cards and the next rows of each Fases list
+/// (`part`: 1 … `parts` − 1, the `snapshot` frame itself is part 0; `seq`: the snapshot's).
+fn snapshot_part_frame(seq: u64, part: usize, items: &Part<'_>) -> Frame {
+    let mut out = Vec::with_capacity(items.phases.json_size_hint() + 512 * items.agents.len() + 64);
     out.extend_from_slice(
-        format!(r#"{{"type":"snapshot_part","seq":{seq},"part":{part},"phases":"#).as_bytes(),
+        format!(r#"{{"type":"snapshot_part","seq":{seq},"part":{part},"agents":"#).as_bytes(),
     );
-    phases.write_json(&mut out);
+    // Plain data into a `Vec` cannot fail (no map with non-string keys, no IO).
+    let written = serde_json::to_writer(&mut out, &items.agents);
+    debug_assert!(written.is_ok(), "agent cards into memory: {written:?}");
+    out.extend_from_slice(br#","phases":"#);
+    items.phases.write_json(&mut out);
     out.push(b'}');
     utf8_frame(out)
 }
@@ -583,13 +587,14 @@ fn json<T: Serialize>(value: &T) -> Frame {
     Frame::from(serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned()))
 }
 
-/// The snapshot frames of a view: one `snapshot` frame, or — when the Fases lists hold more
-/// than `part_rows` rows — a `snapshot` frame with the first `part_rows` rows and `parts`,
-/// then `parts − 1` `snapshot_part` frames with the next rows, in display order
-/// (concatenating each list part by part gives the whole list). A client receives and parses
-/// each part as a message of its own (P7: a 10 000-row snapshot is ~4 MB of JSON) and applies
-/// the snapshot when it has every part. The frames go out together, before any later frame.
-/// With them, what the client then holds.
+/// The snapshot frames of a view: one `snapshot` frame, or — when its agent cards and Fases
+/// rows are more than `part_items` items — a `snapshot` frame with the first `part_items`
+/// items and `parts`, then `parts − 1` `snapshot_part` frames with the next ones: the agent
+/// cards first, then the rows in display order (concatenating the cards, and each list, part
+/// by part gives the whole). A client receives and parses each part as a message of its own
+/// (P7: a 10 000-row snapshot with 2 800 agents is ~5.6 MB of JSON; a part of 500 rows
+/// ~240 KB) and applies the snapshot when it has every part. The frames go out together,
+/// before any later frame. With them, what the client then holds.
 fn snapshot_frames(
     live: &LiveModel,
     filter: &Filter,
@@ -597,45 +602,63 @@ fn snapshot_frames(
     now: Timestamp,
     cfg: &LiveConfig,
 ) -> (Vec<Frame>, Held) {
-    let part_rows = cfg.snapshot_part_rows;
+    let part_items = cfg.snapshot_part_items.max(1);
     let mut view = live.monitor.view(filter, vis, now);
     let held = Held::of_view(&view, filter, vis, cfg.held_max);
-    if view.rows() <= part_rows.max(1) {
+    if view.agents.len() + view.rows() <= part_items {
         return (vec![snapshot_frame(&view, None)], held);
     }
-    let mut parts = split_phases(std::mem::take(&mut view.phases), part_rows.max(1)).into_iter();
-    view.phases = parts.next().unwrap_or_default();
+    let agents = std::mem::take(&mut view.agents);
+    let phases = std::mem::take(&mut view.phases);
+    let mut parts = split_items(agents, phases, part_items).into_iter();
+    let first = parts.next().unwrap_or_default();
+    view.agents = first.agents;
+    view.phases = first.phases;
     let mut frames = vec![snapshot_frame(&view, Some(parts.len() + 1))];
     frames.extend(
         parts
             .enumerate()
-            .map(|(i, phases)| snapshot_part_frame(view.seq, i + 1, &phases)),
+            .map(|(i, part)| snapshot_part_frame(view.seq, i + 1, &part)),
     );
     (frames, held)
 }
 
-/// Cuts the Fases lists, taken in display order (bot, waiting, human), into parts of
-/// `part_rows` rows.
-fn split_phases(phases: Phases<'_>, part_rows: usize) -> Vec<Phases<'_>> {
+/// The items of one part of a split snapshot.
+#[derive(Default)]
+struct Part<'a> {
+    agents: Vec<AgentCard>,
+    phases: Phases<'a>,
+}
+
+/// Cuts a view's agent cards, then its Fases lists taken in display order (bot, waiting,
+/// human), into parts of `part_items` items.
+fn split_items(agents: Vec<AgentCard>, phases: Phases<'_>, part_items: usize) -> Vec<Part<'_>> {
+    /// The part the next item goes into: the last one, or a new one when it is full.
+    fn room<'p, 'a>(parts: &'p mut Vec<Part<'a>>, n: &mut usize, size: usize) -> &'p mut Part<'a> {
+        if *n == size || parts.is_empty() {
+            parts.push(Part::default());
+            *n = 0;
+        }
+        *n += 1;
+        let last = parts.len() - 1;
+        &mut parts[last]
+    }
     let mut parts = Vec::new();
-    let mut part = Phases::default();
     let mut n = 0;
+    for card in agents {
+        room(&mut parts, &mut n, part_items).agents.push(card);
+    }
     let lists = [phases.bot, phases.waiting, phases.human];
     for (list, rows) in lists.into_iter().enumerate() {
         for row in rows {
-            if n == part_rows {
-                parts.push(std::mem::take(&mut part));
-                n = 0;
-            }
+            let part = &mut room(&mut parts, &mut n, part_items).phases;
             match list {
                 0 => part.bot.push(row),
                 1 => part.waiting.push(row),
                 _ => part.human.push(row),
             }
-            n += 1;
         }
     }
-    parts.push(part);
     parts
 }
 
