@@ -7,8 +7,8 @@
 //! wants, from `LiveConfig::min_frame_interval` to 1 000 ms),
 //! `{"type":"follow","session":id}`, `{"type":"unfollow","session":id}`, `{"type":"ping"}`.
 //! Server → client: `snapshot` (the whole view at `seq`; a large one split into `parts`,
-//! the next agent cards and rows following in `snapshot_part` frames), `delta` (rows / removed ids /
-//! cards / counters from `from_seq` to `seq`), `resync` (followed by a snapshot),
+//! the next agent cards and rows following in `snapshot_part` frames), `delta` (rows /
+//! removed ids / cards / counters from `from_seq` to `seq`), `resync` (followed by a snapshot),
 //! `heartbeat`, `follow` (transcript so far + followers), `followers` (who follows a followed
 //! session, each time that set changes), `message` (a followed session's new message),
 //! `follow_ended`, `chat` / `chat_read` (M-11), `error`. Full description in
