@@ -208,8 +208,9 @@ export class MonitorStore {
   }
 
   /** One further part of the pending snapshot (`snapshot_part`): its agent cards are appended
-   * to the cards, its rows to each list. A part of another snapshot (superseded, or after a reset) or out of order is
-   * ignored. With the last part the snapshot is applied (in a later task above `deferAbove`). */
+   * to the cards, its rows to each list. A part of another snapshot (superseded, or after a
+   * reset) or out of order is ignored. With the last part the snapshot is applied (in a later
+   * task above `deferAbove`). */
   part(p: MonitorSnapshotPart): boolean {
     const pending = this.#pending
     if (!pending || p.seq !== pending.view.seq || p.part !== pending.got || pending.got >= pending.parts) return false
