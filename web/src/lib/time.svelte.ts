@@ -100,10 +100,7 @@ export function tickDue(): void {
   const from = dueUntil === null ? -Infinity : Math.floor(dueUntil / SLICE_MS)
   const to = Math.floor(now / SLICE_MS)
   dueUntil = now
-  if (to - from >= SLICES) {
-    for (const t of timers) if (!t.group || t.group.live) show(t, now)
-    return
-  }
+  if (to - from >= SLICES) return tickTimers()
   // the window of index k − 1 (a slice's part of some second) ended at k × SLICE_MS ≤ now
   for (let k = from + 1; k <= to; k++) {
     for (const t of slices[(((k - 1) % SLICES) + SLICES) % SLICES]) if (!t.group || t.group.live) show(t, now)
