@@ -39,7 +39,10 @@
 // it). `P7_CATEGORIES=a,b` adds trace categories. `--pin yes` (the default): the server and
 // its load on CPU 0, the browser's processes on CPU 1 (a one-core supervisor machine);
 // `--pin server`: the server on CPU 0, the browser free to use both (the server's load then
-// shares CPU 0 with it); `--pin no`: nothing pinned.
+// shares CPU 0 with it); `--pin no`: nothing pinned. `--priorities user` (the default): run as
+// root, the browser is started without CAP_SYS_NICE, so its threads get the priorities a user's
+// browser gets (as root Chromium raises its compositor threads to nice -8: see
+// `browserLauncher`); `--priorities root`: as launched.
 // For each phase: the renderer main thread's top-level tasks (count, > 50 ms, max, p99) from
 // the trace, frames (requestAnimationFrame callbacks, and the longest gap between two), and the
 // in-page `longtask` PerformanceObserver as a cross-check; lists scroll by the mouse wheel.
@@ -64,6 +67,7 @@ const args = parseArgs(process.argv.slice(2), {
   ui: 'embedded',
   chromium: process.env.CHROMIUM ?? '/usr/bin/chromium',
   pin: 'yes',
+  priorities: 'user',
   phases: 'load,idle-fases,load-fases,load-agentes,load-equipes',
   'keep-traces': 'no',
   cpuprofile: 'no',
@@ -597,6 +601,7 @@ async function main() {
   const pinnedServer = pin(server.pid, 0)
   let ui = null
   let browser = null
+  let launcher = null
   let sim = null
   try {
     const how = { sim: `mirante sim, scale ${args.scale}, seed ${args.seed}`, demo: `mirante demo in process, scale ${args.scale}, speed ${args.speed}, seed ${args.seed}`, api: 'command API' }[args.load]
@@ -612,8 +617,9 @@ async function main() {
     if (args.ui === 'vite') ui = await startVitePreview(server.url)
     const base = ui?.url ?? server.url
 
+    launcher = browserLauncher()
     browser = await chromium.launch({
-      executablePath: args.chromium,
+      executablePath: launcher.path,
       headless: true,
       args: [
         '--no-sandbox',
@@ -641,6 +647,8 @@ async function main() {
     // (vite preview, the harness's proxy, beside the server: the browser's CPU is the page's)
     if (ui?.pid) pinTree(ui.pid, 0)
     const pinnedBrowser = pinBrowser([server.pid, sim?.pid, ui?.pid])
+    const browserNice = niceOfThreads([server.pid, sim?.pid, ui?.pid], ['VizCompositorTh', 'Compositor'])
+    log(`browser priorities: ${launcher.priorities}; nice of ${JSON.stringify(browserNice)}`)
 
     const cdp = await context.newCDPSession(page)
     const traceStart = async () => {
@@ -758,6 +766,7 @@ async function main() {
       chromium: `Chromium ${browser.version()}`,
       ui: args.ui,
       pinned: { server: pinnedServer ? 'CPU 0' : 'no', browser: pinnedBrowser ? 'CPU 1' : 'no' },
+      browserPriorities: { mode: launcher.priorities, nice: browserNice },
       rows: ROWS,
       load: {
         sim: { kind: 'mirante sim over HTTP (HttpDriver), events/s', scale: Number(args.scale), seed: Number(args.seed) },
@@ -776,6 +785,7 @@ async function main() {
   } finally {
     if (!demo) sim?.stop()
     await browser?.close().catch(() => {})
+    if (launcher?.dir) rmSync(launcher.dir, { recursive: true, force: true })
     ui?.stop()
     await server.stop()
   }
@@ -792,6 +802,52 @@ function hottest(profile, n = 15) {
     self.set(key, (self.get(key) ?? 0) + (dt.get(node.id) ?? 0) / 1000)
   }
   return [...self].filter(([k]) => !k.startsWith('(idle)') && !k.startsWith('(program)')).sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `\n    ${v.toFixed(0).padStart(6)}  ${k}`).join('')
+}
+
+/** The browser's executable for Playwright, and the thread priorities it will get.
+ * `--priorities user` (the default): when this harness runs as root (this VM), Chromium is
+ * started without the capability to raise priorities (`setpriv`, CAP_SYS_NICE dropped), as a
+ * user's browser runs: as root, Chromium gives its display compositor, compositor and IO
+ * threads nice -8 (~6× the renderer main thread's CPU weight on a shared core), which a user's
+ * Chromium cannot (RLIMIT_NICE is 0; Chromium does not even run as root without
+ * `--no-sandbox`). `--priorities root`: Chromium as launched (the runs before 2026-11-27 07:00
+ * UTC). */
+function browserLauncher() {
+  const asRoot = process.getuid?.() === 0
+  if (args.priorities === 'root' || !asRoot) return { path: args.chromium, priorities: asRoot ? 'root (as launched)' : 'user' }
+  if (args.priorities !== 'user') throw new Error(`--priorities must be user or root (got ${args.priorities})`)
+  try {
+    execFileSync('setpriv', ['--version'], { stdio: 'ignore' })
+  } catch {
+    throw new Error('--priorities user needs setpriv (util-linux) when run as root; or pass --priorities root')
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'mirante-p7-browser-'))
+  const path = join(dir, 'chromium')
+  writeFileSync(path, `#!/bin/sh\nexec setpriv --bounding-set -sys_nice --inh-caps -sys_nice -- ${JSON.stringify(args.chromium)} "$@"\n`, { mode: 0o755 })
+  return { path, dir, priorities: 'user (root without CAP_SYS_NICE)' }
+}
+
+/** The nice values of the named threads of this process's descendants but `except`'s trees
+ * (the browser's): { name: [distinct values] }. */
+function niceOfThreads(except, names) {
+  const out = Object.fromEntries(names.map((n) => [n, []]))
+  const walk = (pid) => {
+    if (except.includes(pid)) return
+    try {
+      for (const tid of execFileSync('ls', [`/proc/${pid}/task`], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+        // field 19 (nice), counted after the name's closing parenthesis (field 2)
+        const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+        if (name in out && !out[name].includes(nice)) out[name].push(nice)
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+    for (const c of childrenOf(pid)) walk(c)
+  }
+  for (const c of childrenOf(process.pid)) walk(c)
+  return out
 }
 
 /** Pins the browser (this process's children but the server and the simulator, and all
@@ -818,7 +874,7 @@ function pinTree(pid, cpu = 1) {
 
 function table(report) {
   const lines = [
-    `P7 — ${report.seeding.counters.geral} live sessions (target ${report.rows}), load: ${report.load.kind}${report.load.scale ? ` (scale ${report.load.scale}${report.load.speed ? `, speed ${report.load.speed}` : ''}, seed ${report.load.seed})` : `, ${report.rate}/s target`}, ${report.secondsPerPhase} s per phase (${report.machine}; ${report.chromium})`,
+    `P7 — ${report.seeding.counters.geral} live sessions (target ${report.rows}), load: ${report.load.kind}${report.load.scale ? ` (scale ${report.load.scale}${report.load.speed ? `, speed ${report.load.speed}` : ''}, seed ${report.load.seed})` : `, ${report.rate}/s target`}, ${report.secondsPerPhase} s per phase (${report.machine}; ${report.chromium}; server ${report.pinned.server === 'no' ? 'not pinned' : `on ${report.pinned.server}`}, browser ${report.pinned.browser === 'no' ? 'not pinned' : `on ${report.pinned.browser}`}; browser priorities: ${report.browserPriorities.mode})`,
     '',
     '| phase | updates/s | top-level tasks | tasks > 50 ms | max task ms | p99 task ms | CPU: tasks > 50 ms | CPU: max ms | CPU: p99 ms | main thread CPU ms/s | frames (fps) | longest frame gap ms | stream frames | longtask observer (max ms) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
