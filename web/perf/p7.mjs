@@ -53,7 +53,7 @@
 // the server; pinned beside the server, so the browser's CPU stays the page's) instead of the
 // binary's embedded copy: a UI change measured without rebuilding the release binary.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createServer } from 'node:net'
@@ -834,7 +834,7 @@ function niceOfThreads(except, names) {
   const walk = (pid) => {
     if (except.includes(pid)) return
     try {
-      for (const tid of execFileSync('ls', [`/proc/${pid}/task`], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
         const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
         // field 19 (nice), counted after the name's closing parenthesis (field 2)
