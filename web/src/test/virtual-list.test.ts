@@ -18,6 +18,7 @@ describe('VirtualList', () => {
     await settle()
     expect(rows().map((r) => r.textContent)).toEqual([1, 2, 3, 4, 5].map((i) => `contact ${i}`))
     const before = new Map(rows().map((r) => [r.dataset.id, r]))
+    before.get('3')!.focus()
 
     // the head of the queue is served as a new session joins its tail
     await rerender({ items: [2, 3, 4, 5, 6].map(item) })
@@ -27,6 +28,8 @@ describe('VirtualList', () => {
     for (const id of ['2', '3', '4', '5']) expect(after.find((r) => r.dataset.id === id)).toBe(before.get(id))
     // the new item has the row the served one left, rewritten
     expect(after.find((r) => r.dataset.id === '6')).toBe(before.get('1'))
+    // the rows that stayed were not moved in the DOM either: the focus in one of them stays
+    expect(document.activeElement).toBe(before.get('3'))
 
     // a list that shrinks drops the rows of the items gone
     await rerender({ items: [3, 5].map(item) })
