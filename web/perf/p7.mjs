@@ -42,7 +42,10 @@
 // shares CPU 0 with it); `--pin no`: nothing pinned. `--priorities user` (the default): run as
 // root, the browser is started without CAP_SYS_NICE, so its threads get the priorities a user's
 // browser gets (as root Chromium raises its compositor threads to nice -8: see
-// `browserLauncher`); `--priorities root`: as launched.
+// `browserLauncher`); `--priorities root`: as launched. `--sched yes` (as root): the kernel
+// scheduler's events are recorded (ftrace) during each `load-*` phase, and each long task's wall
+// time is split into on a CPU / waiting for a CPU / sleeping, with the threads that ran on its
+// CPUs while it waited (`sched.mjs`; kept as `p7-<phase>.sched.txt` with `--keep-traces yes`).
 // For each phase: the renderer main thread's top-level tasks (count, > 50 ms, max, p99) from
 // the trace, frames (requestAnimationFrame callbacks, and the longest gap between two), and the
 // in-page `longtask` PerformanceObserver as a cross-check; lists scroll by the mouse wheel.
@@ -58,6 +61,7 @@ import { cpus, hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createServer } from 'node:net'
 import { chromium } from 'playwright-core'
+import { explain, schedSetup, schedStart, schedStop, schedTeardown } from './sched.mjs'
 import { ADMIN, repoRoot, startServer } from '../scripts/server.mjs'
 
 const args = parseArgs(process.argv.slice(2), {
@@ -71,6 +75,7 @@ const args = parseArgs(process.argv.slice(2), {
   phases: 'load,idle-fases,load-fases,load-agentes,load-equipes',
   'keep-traces': 'no',
   cpuprofile: 'no',
+  sched: 'no',
   'ui-root': '',
   scroll: 'yes',
   load: process.env.P7_LOAD ?? 'demo',
@@ -525,8 +530,11 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 }
 
-/** The renderer main thread's top-level tasks and what the long ones spent their time on. */
-function analyse(trace) {
+/**
+ * The renderer main thread's top-level tasks and what the long ones spent their time on;
+ * `why(tid, [{ ts, dur }])`, if given: where each long task's wall time went (`sched.mjs`).
+ */
+function analyse(trace, why = null) {
   const events = trace.traceEvents ?? trace
   const mains = new Map() // "pid:tid" → true
   for (const e of events) if (e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain') mains.set(`${e.pid}:${e.tid}`, true)
@@ -560,7 +568,8 @@ function analyse(trace) {
   // waited for a CPU on a loaded machine
   const cpu = tasks.filter((e) => e.tdur !== undefined).map((e) => e.tdur / 1000).sort((a, b) => a - b)
   // what the long tasks did: self-time-free sum of direct timeline children by name
-  const breakdown = long.map((task) => {
+  const sched = why && long.length ? why(Number(best.split(':')[1]), long.map((e) => ({ ts: e.ts, dur: e.dur }))) : []
+  const breakdown = long.map((task, k) => {
     const inside = list.filter((e) => e !== task && e.ts >= task.ts && e.ts + (e.dur ?? 0) <= task.ts + task.dur && !e.cat?.includes('toplevel'))
     const sum = {}
     let until = -Infinity
@@ -570,7 +579,12 @@ function analyse(trace) {
       sum[e.name] = (sum[e.name] ?? 0) + e.dur / 1000
     }
     const cpu = task.tdur !== undefined ? { cpuMs: +(task.tdur / 1000).toFixed(1) } : {}
-    return { ms: +(task.dur / 1000).toFixed(1), ...cpu, ...Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, +v.toFixed(1)])) }
+    return {
+      ms: +(task.dur / 1000).toFixed(1),
+      ...cpu,
+      ...Object.fromEntries(Object.entries(sum).map(([k, v]) => [k, +v.toFixed(1)])),
+      ...(sched[k] ? { sched: sched[k] } : {}),
+    }
   })
   const drawFrames = events.filter((e) => e.name === 'DrawFrame' && best && String(e.pid) === best.split(':')[0]).length
   return {
@@ -650,6 +664,11 @@ async function main() {
     const browserNice = niceOfThreads([server.pid, sim?.pid, ui?.pid], ['VizCompositorTh', 'Compositor'])
     log(`browser priorities: ${launcher.priorities}; nice of ${JSON.stringify(browserNice)}`)
 
+    // --sched yes: the scheduler's view of each long task (ftrace, see sched.mjs)
+    const schedOff = args.sched === 'yes' ? schedSetup() : 'not asked (--sched yes)'
+    if (args.sched === 'yes') log(schedOff ?? 'sched: ftrace records the scheduler during each load-* phase')
+    const withSched = args.sched === 'yes' && !schedOff
+
     const cdp = await context.newCDPSession(page)
     const traceStart = async () => {
       await cdp.send('Tracing.start', { traceConfig: { includedCategories: CATEGORIES, recordMode: 'recordContinuously' }, transferMode: 'ReturnAsStream' })
@@ -684,6 +703,7 @@ async function main() {
       // with the simulated time that passed while its server was stopped)
       await sleep(wasPaused && rate > 0 ? 6000 : 2000)
       await traceStart()
+      if (withSched) schedStart()
       if (args.cpuprofile === 'yes') await cdp.send('Profiler.enable').then(() => cdp.send('Profiler.start'))
       await page.evaluate(() => window.__p7.reset())
       const from = await driver?.mark()
@@ -698,9 +718,11 @@ async function main() {
         log(`  ${name}: hottest functions (self ms): ${hottest(profile)}`)
       }
       const trace = await traceStop()
+      const switches = withSched ? schedStop() : null
       if (args['keep-traces'] === 'yes') writeFileSync(join(outDir, `p7-${name}.trace.json`), JSON.stringify(trace))
+      if (switches && args['keep-traces'] === 'yes') writeFileSync(join(outDir, `p7-${name}.sched.txt`), switches)
       const sent = driver?.stop ? await driver.stop() : null
-      const summary = analyse(trace)
+      const summary = analyse(trace, switches ? (tid, spans) => explain(switches, tid, spans) : null)
       // sim: the server's events/s; api: customer messages answered/s
       const achieved = driver ? (sim ? to.seq - from.seq : to.ok - from.ok) / ((to.at - from.at) / 1000) : 0
       const rows = await geral()
@@ -767,6 +789,7 @@ async function main() {
       ui: args.ui,
       pinned: { server: pinnedServer ? 'CPU 0' : 'no', browser: pinnedBrowser ? 'CPU 1' : 'no' },
       browserPriorities: { mode: launcher.priorities, nice: browserNice },
+      sched: withSched ? 'ftrace: each long task split into on a CPU / waiting for one / sleeping' : schedOff,
       rows: ROWS,
       load: {
         sim: { kind: 'mirante sim over HTTP (HttpDriver), events/s', scale: Number(args.scale), seed: Number(args.seed) },
@@ -783,6 +806,7 @@ async function main() {
     console.log(table(report))
     console.log(`\nreport: ${join(outDir, 'p7.json')}`)
   } finally {
+    if (args.sched === 'yes') schedTeardown()
     if (!demo) sim?.stop()
     await browser?.close().catch(() => {})
     if (launcher?.dir) rmSync(launcher.dir, { recursive: true, force: true })
@@ -888,7 +912,13 @@ function table(report) {
   }
   lines.push('', `P7 ${report.met ? 'met' : 'NOT met'}: ${report.phases.filter((r) => r.phase.startsWith('load-')).map((r) => `${r.phase} ${r.trace.long} long task(s)`).join(', ')}`)
   for (const r of report.phases) {
-    if (r.trace.breakdown.length) lines.push(`  ${r.phase} long tasks (ms, with what they spent it on): ${JSON.stringify(r.trace.breakdown.slice(0, 5))}`)
+    if (r.trace.breakdown.length) lines.push(`  ${r.phase} long tasks (ms, with what they spent it on): ${JSON.stringify(r.trace.breakdown.slice(0, 5).map(({ sched, ...b }) => b))}`)
+    for (const b of r.trace.breakdown.slice(0, 5)) {
+      const s = b.sched
+      if (!s) continue
+      const ran = Object.entries(s.ranWhileWaiting).map(([k, v]) => `${k} ${v}`).join(', ')
+      lines.push(`    ${b.ms} ms = on a CPU ${s.onCpuMs} + waiting for a CPU ${s.waitingForCpuMs} + sleeping ${s.sleepingMs}${s.uninterruptibleMs ? ` + uninterruptible (disk) ${s.uninterruptibleMs}` : ''}${ran ? `; ran meanwhile on its CPUs: ${ran}` : ''}`)
+    }
   }
   return lines.join('\n')
 }
