@@ -5,6 +5,7 @@
 
 mod apart;
 pub mod auth;
+mod background;
 pub mod config;
 pub mod demo;
 pub mod engine;

@@ -14,6 +14,8 @@ use mirante_store::{EventStore, Seq, Snapshot, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::background;
+
 use super::{
     BulkExecuted, Clock, Committed, EngineConfig, EngineError, Executed, Recovered, Request,
     copy_store_error, recover,
@@ -602,10 +604,11 @@ impl<'s, S: EventStore, C: Clock> Task<'s, S, C> {
     }
 }
 
-/// Serializes `core` off the async threads and saves it as the snapshot at `seq`.
+/// Serializes `core` off the async threads, below their priority (`background`), and saves
+/// it as the snapshot at `seq`.
 async fn save_snapshot<S: EventStore>(store: &S, core: Core, seq: Seq) -> Result<(), StoreError> {
     let started = Instant::now();
-    let payload = tokio::task::spawn_blocking(move || serde_json::to_vec(&core))
+    let payload = background::run("mirante-snapshot", move || serde_json::to_vec(&core))
         .await
         .map_err(|e| StoreError::Backend(format!("snapshot task: {e}")))?
         .map_err(|e| StoreError::Backend(format!("encoding the snapshot: {e}")))?;

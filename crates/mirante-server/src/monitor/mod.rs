@@ -47,6 +47,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 
 use crate::apart::spawn_apart;
+use crate::background;
 use crate::engine::{Clock, EngineHandle};
 pub use records::{
     ChatMessage, ChatSummary, Fact, MessageView, RecordLimits, Records, SessionRecord,
@@ -953,19 +954,29 @@ impl MonitorService {
                 routes.publish(fact);
             }
         }
-        // Only this task writes the records: read at `seq`, without blocking readers.
-        let checkpoint = due.then(|| Checkpoint {
-            seq,
-            payload: self.records().checkpoint(),
-        });
-        if !pending.sessions.is_empty() || checkpoint.is_some() {
+        if !pending.sessions.is_empty() || due {
             let archive = Arc::clone(&self.inner.archive);
             let batch = std::mem::take(&mut pending.sessions);
-            let written = tokio::task::spawn_blocking(move || {
-                let result = archive.record(&batch, checkpoint.as_ref());
-                (result, batch)
-            })
-            .await;
+            let written = if due {
+                // A checkpoint holds every open transcript (~10 000 in a large center: some
+                // hundred ms of CPU to serialize and write): off the serving runtime and below
+                // its priority. Only this task writes the records, and it waits here: they are
+                // read at `seq`, without blocking readers.
+                let service = self.clone();
+                background::run("mirante-checkpoint", move || {
+                    let checkpoint = Checkpoint {
+                        seq,
+                        payload: service.records().checkpoint(),
+                    };
+                    (archive.record(&batch, Some(&checkpoint)), batch)
+                })
+                .await
+                .map_err(|error| error.to_string())
+            } else {
+                tokio::task::spawn_blocking(move || (archive.record(&batch, None), batch))
+                    .await
+                    .map_err(|error| error.to_string())
+            };
             match written {
                 Ok((Ok(()), _)) => {
                     if due {
