@@ -36,10 +36,14 @@
 // own CDP session has the Network domain on, so Chromium copies every WebSocket frame into a
 // DevTools event (renderer and browser process, on the browser's one pinned CPU): a cost of
 // the harness, not of the page, large only for the snapshot's frames (`p7-trace.mjs` reports
-// it). `P7_CATEGORIES=a,b` adds trace categories. `--pin yes` (the default): the server and
-// its load on CPU 0, the browser's processes on CPU 1 (a one-core supervisor machine);
-// `--pin server`: the server on CPU 0, the browser free to use both (the server's load then
-// shares CPU 0 with it); `--pin no`: nothing pinned. `--priorities user` (the default): run as
+// it). `P7_CATEGORIES=a,b` adds trace categories. `--pin server` (the default since
+// 2026-11-27, the placement P7 is judged in): the server and its load on CPU 0, the browser
+// free to use both CPUs (a supervisor's machine has at least two cores; here one of them is
+// shared with the whole server); `--pin yes`: the browser's processes confined to CPU 1 (a
+// one-core machine: a stress placement — traced with `--sched yes`, its long tasks are the
+// page's main thread waiting for that one CPU behind the browser's own raster workers and
+// display compositor, while CPU 0 idles; docs/benchmarks.md, follow-up 13); `--pin no`:
+// nothing pinned. `--priorities user` (the default): run as
 // root, the browser is started without CAP_SYS_NICE, so its threads get the priorities a user's
 // browser gets (as root Chromium raises its compositor threads to nice -8: see
 // `browserLauncher`); `--priorities root`: as launched. `--sched yes` (as root): the kernel
@@ -70,7 +74,7 @@ const args = parseArgs(process.argv.slice(2), {
   seconds: 15,
   ui: 'embedded',
   chromium: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  pin: 'yes',
+  pin: 'server',
   priorities: 'user',
   phases: 'load,idle-fases,load-fases,load-agentes,load-equipes',
   'keep-traces': 'no',
