@@ -65,10 +65,10 @@ const WAKEUP = /\s(\d+\.\d+): sched_wakeup: comm=.*? pid=(\d+) /
 function processOf(tid) {
   try {
     const tgid = readFileSync(`/proc/${tid}/status`, 'utf8').match(/^Tgid:\s+(\d+)/m)?.[1]
-    const cmd = readFileSync(`/proc/${tgid}/cmdline`, 'utf8').split('\0')
-    const type = cmd.find((a) => a.startsWith('--type='))?.slice(7)
-    const exe = cmd[0].split('/').at(-1)
-    return type ? `${exe} ${type}` : exe
+    const comm = readFileSync(`/proc/${tgid}/comm`, 'utf8').trim()
+    // (Chromium rewrites its command line into one string: search it whole)
+    const type = /--type=(\S+)/.exec(readFileSync(`/proc/${tgid}/cmdline`, 'utf8').replace(/\0/g, ' '))?.[1]
+    return type ? `${comm} ${type}` : comm
   } catch {
     return 'gone'
   }
