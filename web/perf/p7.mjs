@@ -85,7 +85,7 @@ const args = parseArgs(process.argv.slice(2), {
   load: process.env.P7_LOAD ?? 'demo',
   // the demo's default: 6 000 agents at 1.7 × real time: ≥ 10 000 live sessions within
   // ~30 s of filling (≈7 500 in service, ≈1 700 waiting, ≈850 in the bot) and ~1 000
-  // events/s (993–1 015 measured; at 1.6, the default until 2026-11-27, 925–984), the P7
+  // events/s (993–1 031 measured; at 1.6, the default until 2026-11-27, 925–984), the P7
   // target's 10 000 rows and 1 000 updates/s (scale 160, speed 2 — 4 800 agents,
   // PERFORMANCE.md's large center — settles at ~8 600 rows); the HTTP simulator's: 300 agents
   scale: '',

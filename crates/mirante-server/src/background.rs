@@ -32,7 +32,7 @@ where
     F: FnOnce() -> T + Send + 'static,
 {
     let (tx, rx) = oneshot::channel();
-    // The job comes back through the channel when the thread does not start.
+    // The job goes to the thread through a channel: when no thread starts, it is still here.
     let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<F>(1);
     let started = std::thread::Builder::new()
         .name(name.to_owned())
