@@ -16,10 +16,17 @@ function put(file, value) {
   writeFileSync(`${ROOT}/${file}`, `${value}\n`)
 }
 
+// ftrace's settings before `schedSetup`, put back by `schedTeardown`
+let before = null
+
 /** Prepares ftrace (mounting tracefs if needed); returns null, or why it cannot. */
 export function schedSetup() {
   try {
     if (!existsSync(`${ROOT}/events/sched/sched_switch`)) execFileSync('mount', ['-t', 'tracefs', 'nodev', ROOT], { stdio: 'ignore' })
+    before = {
+      clock: /\[(\S+)\]/.exec(readFileSync(`${ROOT}/trace_clock`, 'utf8'))?.[1] ?? 'local',
+      kb: readFileSync(`${ROOT}/buffer_size_kb`, 'utf8').trim().replace(/\D.*$/, ''),
+    }
     put('tracing_on', 0)
     put('trace', '')
     put('trace_clock', 'mono')
@@ -52,7 +59,10 @@ export function schedTeardown() {
     put('tracing_on', 0)
     put('events/enable', 0)
     put('trace', '')
-    put('buffer_size_kb', 1408)
+    if (before) {
+      put('trace_clock', before.clock)
+      if (before.kb) put('buffer_size_kb', before.kb)
+    }
   } catch {
     // nothing was set up
   }
