@@ -128,17 +128,18 @@ export function explain(text, tid, tasks) {
       else if (state === 'D') split.diskOrUninterruptible += d
       else split.sleeping += d
     }
-    // who runs on each CPU, and the intervals in which the task's thread waits
+    // who runs on each CPU since when, and since when the task's thread waits (or null)
     const running = new Map()
     const ran = new Map()
     let since = a
     let waitFrom = state === 'R' ? a : null
-    const credit = (until) => {
-      // the time since `waitFrom` that each CPU's current thread ran (idle excluded)
-      for (const r of running.values()) {
-        if (r.pid === 0 || r.pid === tid) continue
-        const from = Math.max(r.from, waitFrom)
-        if (until > from) ran.set(label(r.comm, r.pid), (ran.get(label(r.comm, r.pid)) ?? 0) + until - from)
+    // the time `r` ran on its CPU while the thread waited, up to `until` (idle excluded)
+    const credit = (r, until) => {
+      if (!r || r.pid === 0 || r.pid === tid) return
+      const from = Math.max(r.from, waitFrom)
+      if (until > from) {
+        const who = label(r.comm, r.pid)
+        ran.set(who, (ran.get(who) ?? 0) + until - from)
       }
     }
     for (const e of events) {
@@ -156,14 +157,8 @@ export function explain(text, tid, tasks) {
         running.set(e.cpu, { pid: e.next, comm: e.nextComm, from: a })
         continue
       }
-      if (waitFrom !== null) {
-        // close the outgoing thread's share on this CPU
-        const r = running.get(e.cpu)
-        if (r && r.pid !== 0 && r.pid !== tid) {
-          const from = Math.max(r.from, waitFrom)
-          if (e.ts > from) ran.set(label(r.comm, r.pid), (ran.get(label(r.comm, r.pid)) ?? 0) + e.ts - from)
-        }
-      }
+      // the outgoing thread's share on this CPU
+      if (waitFrom !== null) credit(running.get(e.cpu), e.ts)
       running.set(e.cpu, { pid: e.next, comm: e.nextComm, from: e.ts })
       if (e.next === tid || e.prev === tid) {
         add(e.ts, since)
@@ -173,14 +168,13 @@ export function explain(text, tid, tasks) {
         if (state === 'R' && before !== 'R') waitFrom = e.ts
         if (state !== 'R' && waitFrom !== null) {
           // the others' shares up to now were credited as their CPUs switched; the rest here
-          credit(e.ts)
-          for (const r of running.values()) r.from = Math.max(r.from, e.ts)
+          for (const r of running.values()) credit(r, e.ts)
           waitFrom = null
         }
       }
     }
     add(b, since)
-    if (waitFrom !== null) credit(b)
+    if (waitFrom !== null) for (const r of running.values()) credit(r, b)
     const ms = (x) => +(x / 1000).toFixed(1)
     return {
       onCpuMs: ms(split.onCpu),
